@@ -1,0 +1,38 @@
+# bpffs delegation: assemble, build, boot and test a patched Linux 6.12.
+#
+#   make run      build the patched kernel, boot it, show delegation working
+#   make check    the whole test suite (host, kselftests and KUnit in a VM)
+#
+# BASE_ONLY=1 does the same with the vanilla kernel (no overlay, no patches).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+.PHONY: help setup assemble kernel run check host-test clean distclean
+
+help: ## this list
+	@echo "Targets (BASE_ONLY=1 works on the vanilla base kernel instead):"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: ## install toolchain, QEMU and virtme-ng (idempotent)
+	scripts/setup.sh
+
+assemble: ## unpack Debian's linux-source-6.12, add overlay and patches
+	scripts/assemble.sh
+
+kernel: setup ## configure and build bzImage + uAPI headers
+	scripts/build.sh
+
+run: ## the main job: build, boot, show delegation working
+	scripts/run.sh
+
+check: ## the whole test suite; ends with 'N passed, N failed'
+	scripts/check.sh
+
+host-test: ## only the host-side unit tests of the Rust policy
+	cd host && cargo test --offline --locked
+
+clean: ## remove the builds and results, keep tools and the unpacked base
+	rm -rf out/build-* out/results-* out/src-*
+
+distclean: ## remove everything made here, tools included
+	rm -rf out host/target

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build the kernel (patched, or vanilla with BASE_ONLY=1) from tinyconfig plus
+# the fragments in configs/, check that Kconfig kept every option asked for,
+# then build bzImage, the uAPI headers and the selftests built against them.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+need_setup
+
+"$top/scripts/assemble.sh"
+B=$(build_dir)
+mkdir -p "$B"
+
+fragments=()
+for f in "$top"/configs/*.config; do
+	# The vanilla kernel has no delegation options to ask for.
+	[ "${BASE_ONLY:-0}" = 1 ] && [ "${f##*/}" = delegation.config ] && continue
+	fragments+=("$f")
+done
+# The config is regenerated only when a fragment changed, so an incremental
+# build does not see a new .config.
+stamp=$(cat "${fragments[@]}" | sha256sum | cut -d' ' -f1)
+if [ ! -f "$B/.config" ] || [ "$(cat "$B/.config-fragments" 2>/dev/null)" != "$stamp" ]; then
+	log "configuring: tinyconfig + ${fragments[*]##*/}"
+	kmake -s rustavailable
+	kmake -s tinyconfig
+	(cd "$B" && "$(src_dir)/scripts/kconfig/merge_config.sh" -m -O "$B" "$B/.config" "${fragments[@]}" >/dev/null)
+	kmake -s olddefconfig
+	# Kconfig silently drops options whose dependencies are not met.
+	missing=()
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=n) opt=${line%%=*}; grep -q "^$opt=" "$B/.config" && missing+=("$line (got $(grep "^$opt=" "$B/.config"))") ;;
+		CONFIG_*=*) grep -qxF -- "$line" "$B/.config" || missing+=("$line (got: $(grep -E "^(# )?${line%%=*}[= ]" "$B/.config" || echo 'not present'))") ;;
+		esac
+	done < <(cat "${fragments[@]}" | sed 's/[[:space:]]*#.*//' | sed '/^$/d')
+	if [ ${#missing[@]} -gt 0 ]; then
+		printf 'error: Kconfig dropped options the fragments ask for:\n' >&2
+		printf '  %s\n' "${missing[@]}" >&2
+		rm -f "$B/.config-fragments"
+		exit 1
+	fi
+	echo "$stamp" >"$B/.config-fragments"
+fi
+
+log "building $(flavour) kernel in $B"
+start=$(date +%s)
+kmake -s bzImage
+kmake -s headers_install INSTALL_HDR_PATH="$B/usr" >/dev/null
+# kselftests, built against the uAPI headers of the kernel under test.
+mkdir -p "$B/selftests"
+make -s -C "$(src_dir)/tools/testing/selftests/bpffs_delegation" OUTPUT="$B/selftests" \
+	KHDR_INCLUDES="-isystem $B/usr/include"
+log "$(flavour) kernel built in $(($(date +%s) - start)) s: $B/arch/x86/boot/bzImage"

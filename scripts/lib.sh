@@ -1,0 +1,40 @@
+# Shared settings for the scripts; sourced, not run.
+# shellcheck shell=bash
+top=${top:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+OUT=${OUT:-$top/out}
+TOOLS=${TOOLS:-$OUT/tools}
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Where the assembled tree and the build live; BASE_ONLY=1 keeps the vanilla
+# kernel apart from the patched one so both can be kept side by side.
+flavour() { if [ "${BASE_ONLY:-0}" = 1 ]; then echo vanilla; else echo patched; fi; }
+src_dir() { echo "$OUT/src-$(flavour)"; }
+build_dir() { echo "$OUT/build-$(flavour)"; }
+
+# The repo's overlay: new files that live at their kernel path.
+OVERLAY_DIRS=(kernel rust include tools/testing Documentation lib net)
+overlay_files() {
+	local d
+	for d in "${OVERLAY_DIRS[@]}"; do
+		[ -d "$top/$d" ] || continue
+		(cd "$top" && git ls-files --cached --others --exclude-standard -- "$d")
+	done
+}
+
+# Files a patch touches (its +++ lines, -p1).
+patch_files() {
+	sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
+}
+
+# kbuild with Debian's rustc-web (it ships the library sources kbuild needs)
+# and the pinned bindgen; the rustup toolchain in PATH has no rust-src.
+kmake() {
+	make -C "$(src_dir)" O="$(build_dir)" ARCH=x86_64 \
+		RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+		RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver \
+		BINDGEN="$TOOLS/bin/bindgen" -j"${JOBS:-$(($(nproc) + 1))}" "$@"
+}
+need_setup() {
+	[ -f "$TOOLS/.setup-done" ] || die "tools are missing: run 'make setup' first"
+}
