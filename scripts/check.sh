@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite: host unit tests (cargo), kernel build, then in one VM
+# boot the kselftests and the KUnit results from the kernel log.  Prints every
+# failure by name and ends with 'N passed, N failed'; exits non-zero on any
+# failure, a hung VM or a kernel splat.  BASE_ONLY=1 runs the compatibility
+# tests against the vanilla kernel.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+
+t0=$(date +%s)
+"$top/scripts/setup.sh"
+t_setup=$(date +%s)
+
+host_args=()
+if [ "${BASE_ONLY:-0}" != 1 ]; then
+	log "host unit tests (cargo test, the kernel's own policy sources)"
+	mkdir -p "$OUT"
+	rc=0
+	(cd "$top/host" && cargo test --offline --locked 2>&1) | tee "$OUT/host-tests.log" || rc=$?
+	passed=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$OUT/host-tests.log" | paste -sd+ | bc)
+	failed=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$OUT/host-tests.log" | paste -sd+ | bc)
+	if [ "$rc" != 0 ] && [ "${failed:-0}" = 0 ]; then failed=1; fi
+	host_args+=(--host "cargo test:${passed:-0}:${failed:-0}")
+fi
+t_host=$(date +%s)
+
+"$top/scripts/build.sh"
+t_build=$(date +%s)
+B=$(build_dir)
+SRC=$(src_dir)
+
+TESTS=(upstream_compat_test)
+kunit_args=()
+[ "${BASE_ONLY:-0}" != 1 ] && kunit_args+=(--kunit-suite bpf_delegation)
+
+R="$OUT/results-$(flavour)"
+rm -rf "$R"
+mkdir -p "$R"
+vm_rc=0
+"$top/scripts/vm-run.sh" "$B/arch/x86/boot/bzImage" "$R" "${VM_TIMEOUT:-900}" -- \
+	"$top/scripts/guest-tests.sh" "$R" "${TESTS[@]/#/$B/selftests/}" || vm_rc=$?
+t_vm=$(date +%s)
+
+log "times: setup $((t_setup - t0)) s, host tests $((t_host - t_setup)) s, build $((t_build - t_host)) s, VM $((t_vm - t_build)) s ($(cat "$R/accel" 2>/dev/null)), total $((t_vm - t0)) s"
+[ -f "$R/guest-info" ] && sed 's/^/    /' "$R/guest-info" >&2
+if [ "$vm_rc" != 0 ] && [ ! -f "$R/guest-done" ]; then
+	echo "--- last 40 lines of the console ($R/console.log) ---" >&2
+	tail -n 40 "$R/console.log" >&2 || true
+fi
+for t in "${TESTS[@]}"; do
+	[ -f "$R/$t.tap" ] && grep -E '^(not ok|ok|#)' "$R/$t.tap" | grep -vE '^# (PASSED|OK|RUN|Totals)' | sed "s/^/$t: /" >&2
+done
+python3 "$top/scripts/report.py" "$R" "${TESTS[@]/#/--kselftest=}" "${kunit_args[@]}" "${host_args[@]}"

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the bpffs delegation selftests: raw mount-API and bpf()
+ * wrappers (no libbpf), a child in its own user and mount namespace, and
+ * fd passing between the child and its privileged parent.
+ */
+#ifndef __BPFFS_DELEGATION_UTIL_H
+#define __BPFFS_DELEGATION_UTIL_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/bpf.h>
+#include <linux/mount.h>
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+static inline int sys_fsopen(const char *fsname, unsigned int flags)
+{
+	return syscall(__NR_fsopen, fsname, flags);
+}
+
+static inline int sys_fsconfig(int fd, unsigned int cmd, const char *key,
+			       const void *val, int aux)
+{
+	return syscall(__NR_fsconfig, fd, cmd, key, val, aux);
+}
+
+static inline int sys_fsmount(int fd, unsigned int flags, unsigned int attr)
+{
+	return syscall(__NR_fsmount, fd, flags, attr);
+}
+
+static inline int sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* Create a map; token_fd < 0 means no token. Returns the fd or -errno. */
+static inline int map_create(enum bpf_map_type type, int token_fd)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = type;
+	attr.key_size = (type == BPF_MAP_TYPE_STACK || type == BPF_MAP_TYPE_QUEUE) ? 0 : 4;
+	attr.value_size = 8;
+	attr.max_entries = 1;
+	if (token_fd >= 0) {
+		attr.map_flags = BPF_F_TOKEN_FD;
+		attr.map_token_fd = token_fd;
+	}
+	fd = sys_bpf(BPF_MAP_CREATE, &attr);
+	return fd < 0 ? -errno : fd;
+}
+
+/* BPF_TOKEN_CREATE from a bpffs fd. Returns the token fd or -errno. */
+static inline int token_create(int bpffs_fd)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.token_create.bpffs_fd = bpffs_fd;
+	fd = sys_bpf(BPF_TOKEN_CREATE, &attr);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Returns 0 or -errno. */
+static inline int set_string(int fs_fd, const char *key, const char *val)
+{
+	return sys_fsconfig(fs_fd, FSCONFIG_SET_STRING, key, val, 0) ? -errno : 0;
+}
+
+static inline int write_file(const char *path, const char *buf)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* SCM_RIGHTS over a unix socket. */
+static inline int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {};
+	char data = 'F';
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+static inline int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {};
+	char data;
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -EIO;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+		return -EIO;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+/* Small integers over the same socket: errnos, acks. */
+static inline int send_int(int sock, int v)
+{
+	return write(sock, &v, sizeof(v)) == sizeof(v) ? 0 : -EIO;
+}
+
+static inline int recv_int(int sock, int *v)
+{
+	return read(sock, v, sizeof(*v)) == sizeof(*v) ? 0 : -EIO;
+}
+
+/*
+ * Fork a child that enters a new user namespace (its root mapped to the
+ * parent's uid and gid) and a new mount namespace, then runs fn(sock).
+ * The parent gets the child's pid and its end of a socketpair.  The
+ * child's exit status is fn's return value.
+ */
+static inline pid_t spawn_userns_child(int (*fn)(int sock, void *arg), void *arg,
+				       int *parent_sock)
+{
+	int sv[2], go;
+	char path[64], map[64];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		close(sv[0]);
+		if (unshare(CLONE_NEWUSER))
+			_exit(100);
+		if (send_int(sv[1], 0) || recv_int(sv[1], &go) || go)
+			_exit(101);
+		if (setresgid(0, 0, 0) || setresuid(0, 0, 0))
+			_exit(102);
+		/* fsopen() needs CAP_SYS_ADMIN over the caller's mount ns. */
+		if (unshare(CLONE_NEWNS))
+			_exit(103);
+		_exit(fn(sv[1], arg));
+	}
+	close(sv[1]);
+	if (recv_int(sv[0], &go))
+		goto fail;
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+	go = write_file(path, "deny");
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	snprintf(map, sizeof(map), "0 %d 1", getuid());
+	go = go ?: write_file(path, map);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+	snprintf(map, sizeof(map), "0 %d 1", getgid());
+	go = go ?: write_file(path, map);
+	if (send_int(sv[0], go) || go)
+		goto fail;
+	*parent_sock = sv[0];
+	return pid;
+fail:
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(sv[0]);
+	return -EIO;
+}
+
+/* Wait for a child; returns its exit status, or 200 + signal. */
+static inline int wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 200 + WTERMSIG(status);
+}
+
+static inline char *mask_str(char *buf, size_t len, uint64_t mask)
+{
+	snprintf(buf, len, "0x%llx", (unsigned long long)mask);
+	return buf;
+}
+
+#endif /* __BPFFS_DELEGATION_UTIL_H */
