@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel's pure delegation policy, compiled for the host.
+//!
+//! Nothing here is a copy: the modules are the kernel's own files, included
+//! by path, so `cargo test` exercises exactly what kbuild compiles.
+
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+#[path = "../../kernel/bpf/delegation/policy.rs"]
+pub mod policy;
