@@ -1,47 +1,86 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * bpffs delegation: the calls from the C glue (bpffs, the bpf() syscall) into
- * the delegation policy, which is written in Rust (kernel/bpf/delegation.rs).
+ * bpffs delegation: the calls from the C glue (bpffs, BPF tokens) into the
+ * delegation policy, which is written in Rust (kernel/bpf/delegation.rs).
+ * See Documentation/bpf/bpffs_delegation.rst.
  */
 #ifndef _LINUX_BPF_DELEGATION_H
 #define _LINUX_BPF_DELEGATION_H
 
-#include <linux/bits.h>
 #include <linux/types.h>
 #include <uapi/linux/bpf.h>
 
+struct seq_file;
+
 /*
- * Facts about this kernel the policy needs: the number of values of each
- * enum, and the commands whose capability checks consult a delegation.
+ * What privileged callers asked for in one bpffs mount context, in call
+ * order.  Lives in the context; only the Rust side reads or writes it.
  */
-struct bpf_delegation_known {
-	u32 cmds;	/* __MAX_BPF_CMD */
-	u32 maps;	/* __MAX_BPF_MAP_TYPE */
-	u32 progs;	/* __MAX_BPF_PROG_TYPE */
-	u32 attachs;	/* __MAX_BPF_ATTACH_TYPE */
-	u64 gated_cmds;	/* BIT_ULL(cmd) of each gated command */
+struct bpf_delegation_request {
+	struct bpf_delegation_opts masks;	/* fields not named are 0 */
+	u8 set;					/* fields named, a bit each */
+	bool delegate;				/* the "delegate" flag */
 };
 
-#define BPF_DELEGATION_KNOWN_INIT {					\
-	.cmds = __MAX_BPF_CMD,							\
-	.maps = __MAX_BPF_MAP_TYPE,						\
-	.progs = __MAX_BPF_PROG_TYPE,						\
-	.attachs = __MAX_BPF_ATTACH_TYPE,					\
-	.gated_cmds = BIT_ULL(BPF_MAP_CREATE) | BIT_ULL(BPF_PROG_LOAD) |	\
-		      BIT_ULL(BPF_BTF_LOAD),					\
-}
+/*
+ * The live delegation of a bpffs superblock: opaque, refcounted, owned by
+ * the Rust side.  Read and replaced as a whole; never sleeps.
+ */
+struct bpf_delegation;
+
+/* How fsconfig() passed a parameter's value, as far as delegation cares. */
+enum bpf_delegation_value {
+	BPF_DELEGATION_VALUE_FLAG,
+	BPF_DELEGATION_VALUE_STRING,
+	BPF_DELEGATION_VALUE_BLOB,
+	BPF_DELEGATION_VALUE_USERNS_SAME,	/* fd of the context's user ns */
+	BPF_DELEGATION_VALUE_USERNS_OTHER,	/* fd of another user ns */
+	BPF_DELEGATION_VALUE_FD_OTHER,		/* fd of anything else */
+	BPF_DELEGATION_VALUE_OTHER,
+};
+
+struct bpf_delegation_param {
+	const char *key;
+	const void *value;	/* string (no NUL needed) or blob */
+	size_t size;
+	u32 type;		/* enum bpf_delegation_value */
+	bool init_userns;	/* the context is of the initial user namespace */
+	bool reconfigure;	/* the context reconfigures an existing instance */
+};
 
 /* Room for one message to the fs_context log, NUL included. */
 #define BPF_DELEGATION_MSG_LEN 128
 
 /*
- * Parse a binary struct bpf_delegation_opts of @size bytes (any version).
- * Returns 0 and fills @out, or returns -EINVAL/-E2BIG, leaves @out alone
- * and writes a NUL-terminated reason into @msg.
+ * Apply one fs_context parameter to @req.  Returns -ENOPARAM if it is none
+ * of delegation's business, 0 if applied, or a negative errno with a reason
+ * in @msg; a failed parameter leaves @req as it was.  Checks the caller's
+ * CAP_SYS_ADMIN in the initial user namespace for delegation keys only.
  */
-int bpf_delegation_parse_opts(const void *blob, size_t size,
-			      const struct bpf_delegation_known *known,
-			      struct bpf_delegation_opts *out,
-			      char *msg, size_t msg_len);
+int bpf_delegation_parse_param(struct bpf_delegation_request *req,
+			       const struct bpf_delegation_param *param,
+			       char *msg, size_t msg_len);
+
+/*
+ * May a superblock be created from a context that asked @req?  If so, make
+ * its live delegation in *@out (one reference) and return 0; otherwise
+ * -EPERM or -ENOMEM.
+ */
+int bpf_delegation_create(const struct bpf_delegation_request *req,
+			  bool init_userns, struct bpf_delegation **out);
+
+/* Apply the fields a reconfigure context named, atomically. */
+void bpf_delegation_reconfigure(struct bpf_delegation *d,
+				const struct bpf_delegation_request *req);
+
+/* A consistent snapshot; @d may be NULL (nothing delegated). */
+void bpf_delegation_read(struct bpf_delegation *d,
+			 struct bpf_delegation_opts *out, bool *delegated);
+
+/* ",delegate,delegate_cmds=...": the mount options of @d. */
+void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);
+
+void bpf_delegation_get(struct bpf_delegation *d);
+void bpf_delegation_put(struct bpf_delegation *d);
 
 #endif /* _LINUX_BPF_DELEGATION_H */

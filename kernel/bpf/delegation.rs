@@ -1,20 +1,129 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! bpffs delegation: the entry points C calls (declared in
-//! `include/linux/bpf_delegation.h`).
+//! bpffs delegation: the entry points the C glue calls, declared in
+//! `include/linux/bpf_delegation.h`.
 //!
-//! Every decision is made by the pure policy in `delegation/policy.rs`; this
-//! file only turns C pointers into Rust values after checking them, and
-//! results back into errnos and messages.
+//! Every decision is made by the pure policy (`delegation/policy.rs`,
+//! `delegation/text.rs`); this file checks C pointers and lengths before it
+//! makes Rust values of them, owns the live delegation of each superblock,
+//! and turns results back into errnos and fs_context messages.
 
 use core::fmt::{self, Write};
+use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
-use kernel::error::code::EINVAL;
+use kernel::error::code::{EINVAL, ENOMEM, EPERM};
+use kernel::init::InPlaceInit;
+use kernel::prelude::*;
+use kernel::seq_file::SeqFile;
+use kernel::sync::{Arc, ArcBorrow, SpinLock};
 
+#[path = "delegation/names.rs"]
+mod names;
 #[path = "delegation/policy.rs"]
 pub mod policy;
+#[path = "delegation/text.rs"]
+pub mod text;
 
-use policy::{Known, Masks};
+use policy::{Context, Masks, Request, State, Userns, Value};
+
+// The generated name tables must describe this kernel's uAPI.
+const _: () = {
+    assert!(names::CMDS_MAX == bindings::bpf_cmd___MAX_BPF_CMD);
+    assert!(names::MAPS_MAX == bindings::bpf_map_type___MAX_BPF_MAP_TYPE);
+    assert!(names::PROGS_MAX == bindings::bpf_prog_type___MAX_BPF_PROG_TYPE);
+    assert!(names::ATTACHS_MAX == bindings::bpf_attach_type___MAX_BPF_ATTACH_TYPE);
+    assert!(policy::CMD_MAP_CREATE == bindings::bpf_cmd_BPF_MAP_CREATE);
+    assert!(policy::CMD_PROG_LOAD == bindings::bpf_cmd_BPF_PROG_LOAD);
+    assert!(policy::CMD_BTF_LOAD == bindings::bpf_cmd_BPF_BTF_LOAD);
+    assert!(policy::OPTS_SIZE_VER0 == core::mem::size_of::<bindings::bpf_delegation_opts>());
+    assert!(policy::OPTS_SIZE_VER0 == bindings::BPF_DELEGATION_OPTS_SIZE_VER0 as usize);
+};
+
+/// The live delegation of one bpffs superblock, shared (refcounted) by the
+/// superblock and whoever else holds it; C sees it as the opaque
+/// `struct bpf_delegation`.
+///
+/// The state is read and replaced as a whole under a spinlock, so a reader
+/// never sees half of an old set and half of a new one, and the bpf()
+/// syscall path takes no sleeping lock.
+#[pin_data]
+struct Delegation {
+    #[pin]
+    state: SpinLock<State>,
+}
+
+impl Delegation {
+    fn new(state: State) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Delegation {
+                state <- kernel::new_spinlock!(state, "bpf_delegation"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn read(&self) -> State {
+        *self.state.lock()
+    }
+
+    fn update(&self, f: impl FnOnce(&State) -> State) {
+        let mut guard = self.state.lock();
+        let next = f(&guard);
+        *guard = next;
+    }
+}
+
+/// Borrows the delegation behind a C pointer.
+///
+/// # Safety
+///
+/// `ptr` must have come from [`bpf_delegation_create`] and its reference must
+/// not be dropped for `'a`.
+unsafe fn borrow<'a>(ptr: *mut bindings::bpf_delegation) -> ArcBorrow<'a, Delegation> {
+    // SAFETY: `ptr` came from `Arc::into_raw` in `bpf_delegation_create` and
+    // the caller holds a reference for `'a`.
+    unsafe { ArcBorrow::from_raw(ptr.cast::<Delegation>()) }
+}
+
+fn masks_from_c(m: &bindings::bpf_delegation_opts) -> Masks {
+    Masks {
+        cmds: m.cmds,
+        maps: m.maps,
+        progs: m.progs,
+        attachs: m.attachs,
+    }
+}
+
+fn masks_to_c(m: &Masks) -> bindings::bpf_delegation_opts {
+    bindings::bpf_delegation_opts {
+        cmds: m.cmds,
+        maps: m.maps,
+        progs: m.progs,
+        attachs: m.attachs,
+    }
+}
+
+fn request_from_c(r: &bindings::bpf_delegation_request) -> Request {
+    Request {
+        delegate: r.delegate,
+        set: r.set,
+        masks: masks_from_c(&r.masks),
+    }
+}
+
+fn request_to_c(r: &Request) -> bindings::bpf_delegation_request {
+    bindings::bpf_delegation_request {
+        masks: masks_to_c(&r.masks),
+        set: r.set,
+        delegate: r.delegate,
+    }
+}
+
+/// Whether the current task has `CAP_SYS_ADMIN` in the initial user namespace.
+fn privileged() -> bool {
+    // SAFETY: `capable()` may be called from any task context.
+    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
+}
 
 /// Writes a message into a C buffer, truncating it and always leaving it
 /// NUL-terminated.
@@ -40,7 +149,9 @@ impl Write for MsgWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let room = self.buf.len() - 1 - self.pos;
         let n = s.len().min(room);
-        self.buf[self.pos..self.pos + n].copy_from_slice(&s.as_bytes()[..n]);
+        for (dst, src) in self.buf[self.pos..].iter_mut().zip(&s.as_bytes()[..n]) {
+            *dst = *src;
+        }
         // INVARIANT: `n <= room`, so `pos + n <= buf.len() - 1`.
         self.pos += n;
         self.buf[self.pos] = 0;
@@ -66,68 +177,208 @@ unsafe fn report(msg: *mut u8, msg_len: usize, reason: &dyn fmt::Display) {
     }
 }
 
-/// Parses a binary `struct bpf_delegation_opts`; see `bpf_delegation_parse_opts()`
-/// in `include/linux/bpf_delegation.h`.
+/// Applies one fs_context parameter to the context's request; see
+/// `include/linux/bpf_delegation.h`.
 ///
 /// # Safety
 ///
-/// `blob` must be valid for reads of `size` bytes, `known` must point to a
-/// valid `struct bpf_delegation_known`, `out` must be valid for a write of a
-/// `struct bpf_delegation_opts`, and `msg` must be null or valid for writes of
-/// `msg_len` bytes.  None of them may be written by anyone else during the call.
+/// `req` must be valid for reads and writes and `param` for reads; `param.key`
+/// must be a NUL-terminated string, and `param.value` valid for reads of
+/// `param.size` bytes when the type is a string or a blob.  `msg` must be null
+/// or valid for writes of `msg_len` bytes.  Nothing else may write to any of
+/// them during the call.
 #[no_mangle]
-pub unsafe extern "C" fn bpf_delegation_parse_opts(
-    blob: *const u8,
-    size: usize,
-    known: *const bindings::bpf_delegation_known,
-    out: *mut bindings::bpf_delegation_opts,
+pub unsafe extern "C" fn bpf_delegation_parse_param(
+    req: *mut bindings::bpf_delegation_request,
+    param: *const bindings::bpf_delegation_param,
     msg: *mut u8,
     msg_len: usize,
 ) -> i32 {
-    if blob.is_null() || known.is_null() || out.is_null() {
+    if req.is_null() || param.is_null() {
         return EINVAL.to_errno();
     }
-    // The size is checked before a slice of that length is made.
-    if size > policy::OPTS_SIZE_MAX {
-        let err = policy::BlobError::TooBig { size };
-        // SAFETY: `msg`/`msg_len` are as the caller promised.
-        unsafe { report(msg, msg_len, &err) };
-        return -err.errno();
+    // SAFETY: `param` is not null and valid for reads.
+    let param = unsafe { &*param };
+    if param.key.is_null() {
+        return EINVAL.to_errno();
     }
-    // SAFETY: `blob` is not null and valid for reads of `size` bytes, which is
-    // at most a page.
-    let blob = unsafe { core::slice::from_raw_parts(blob, size) };
-    // SAFETY: `known` is not null and points to a valid struct.
-    let known = unsafe { &*known };
-    let known = Known {
-        cmds: known.cmds,
-        maps: known.maps,
-        progs: known.progs,
-        attachs: known.attachs,
-        gated_cmds: known.gated_cmds,
+    // SAFETY: `param.key` is a valid NUL-terminated string.
+    let key = unsafe { CStr::from_char_ptr(param.key) }.as_bytes();
+    let bytes = || -> Option<&[u8]> {
+        if param.value.is_null() {
+            return None;
+        }
+        // SAFETY: `param.value` is not null and valid for reads of
+        // `param.size` bytes (the VFS caps them at 1 MiB).
+        Some(unsafe { core::slice::from_raw_parts(param.value.cast::<u8>(), param.size) })
     };
-    match policy::parse_blob(blob, &known) {
-        Ok(Masks {
-            cmds,
-            maps,
-            progs,
-            attachs,
-        }) => {
-            // SAFETY: `out` is not null and valid for a write.
-            unsafe {
-                out.write(bindings::bpf_delegation_opts {
-                    cmds,
-                    maps,
-                    progs,
-                    attachs,
-                })
-            };
+    let value = match param.type_ {
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_FLAG => Value::Flag,
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_STRING => match bytes() {
+            Some(b) => Value::String(b),
+            None => return EINVAL.to_errno(),
+        },
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_BLOB => match bytes() {
+            Some(b) => Value::Blob(b),
+            None => return EINVAL.to_errno(),
+        },
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_USERNS_SAME => Value::Fd(Userns::Same),
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_USERNS_OTHER => Value::Fd(Userns::Other),
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_FD_OTHER => Value::Fd(Userns::NotUserns),
+        _ => Value::Other,
+    };
+    let ctx = Context {
+        init_userns: param.init_userns,
+        reconfigure: param.reconfigure,
+    };
+    // SAFETY: `req` is not null and valid for reads.
+    let current = request_from_c(unsafe { &*req });
+    match policy::parse_param(&current, key, value, &ctx, &privileged) {
+        None => -(bindings::ENOPARAM as i32),
+        Some(Ok(next)) => {
+            // SAFETY: `req` is not null and valid for writes.
+            unsafe { req.write(request_to_c(&next)) };
             0
         }
-        Err(err) => {
+        Some(Err(err)) => {
             // SAFETY: `msg`/`msg_len` are as the caller promised.
             unsafe { report(msg, msg_len, &err) };
             -err.errno()
         }
     }
+}
+
+
+/// Decides whether a superblock may be created from a context and, if so,
+/// makes its live delegation; see `include/linux/bpf_delegation.h`.
+///
+/// # Safety
+///
+/// `req` must be valid for reads and `out` for a write of a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_create(
+    req: *const bindings::bpf_delegation_request,
+    init_userns: bool,
+    out: *mut *mut bindings::bpf_delegation,
+) -> i32 {
+    if req.is_null() || out.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `req` is not null and valid for reads.
+    let req = request_from_c(unsafe { &*req });
+    if !policy::may_create(&req, init_userns, &privileged) {
+        return EPERM.to_errno();
+    }
+    match Delegation::new(req.create()) {
+        Ok(d) => {
+            // SAFETY: `out` is not null and valid for a write.
+            unsafe { out.write(Arc::into_raw(d).cast_mut().cast()) };
+            0
+        }
+        Err(_) => ENOMEM.to_errno(),
+    }
+}
+
+/// Applies what a reconfigure context asked for to a live delegation, as a
+/// whole.
+///
+/// # Safety
+///
+/// `d` must come from [`bpf_delegation_create`] and be referenced by the
+/// caller; `req` must be valid for reads.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_reconfigure(
+    d: *mut bindings::bpf_delegation,
+    req: *const bindings::bpf_delegation_request,
+) {
+    if d.is_null() || req.is_null() {
+        return;
+    }
+    // SAFETY: `req` is not null and valid for reads.
+    let req = request_from_c(unsafe { &*req });
+    // SAFETY: `d` is referenced by the caller for this call.
+    let d = unsafe { borrow(d) };
+    d.update(|live| req.reconfigure(live));
+}
+
+/// Reads a consistent snapshot of a live delegation.
+///
+/// # Safety
+///
+/// `d` must come from [`bpf_delegation_create`] and be referenced by the
+/// caller; `out` must be valid for a write and `delegated` null or valid for
+/// a write.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_read(
+    d: *mut bindings::bpf_delegation,
+    out: *mut bindings::bpf_delegation_opts,
+    delegated: *mut bool,
+) {
+    if out.is_null() {
+        return;
+    }
+    let state = if d.is_null() {
+        State::default()
+    } else {
+        // SAFETY: `d` is referenced by the caller for this call.
+        unsafe { borrow(d) }.read()
+    };
+    // SAFETY: `out` is not null and valid for a write.
+    unsafe { out.write(masks_to_c(&state.masks)) };
+    if !delegated.is_null() {
+        // SAFETY: `delegated` is not null and valid for a write.
+        unsafe { delegated.write(state.delegated) };
+    }
+}
+
+/// Shows a live delegation as mount options (`,delegate,delegate_cmds=...`).
+///
+/// # Safety
+///
+/// `d` must come from [`bpf_delegation_create`] and be referenced by the
+/// caller; `m` must be the valid `struct seq_file` of a `show_options` call.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_show(d: *mut bindings::bpf_delegation, m: *mut bindings::seq_file) {
+    if d.is_null() || m.is_null() {
+        return;
+    }
+    // SAFETY: `d` is referenced by the caller for this call.
+    let state = unsafe { borrow(d) }.read();
+    // SAFETY: `m` is valid and only written by this show callback.
+    let mut seq = unsafe { SeqFile::from_raw(m) };
+    // Writing to a seq_file cannot fail; an overflow is retried by its core.
+    let _ = text::show(&mut seq, &state);
+}
+
+/// Takes a reference to a live delegation.
+///
+/// # Safety
+///
+/// `d` must come from [`bpf_delegation_create`] and be referenced by the
+/// caller.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_get(d: *mut bindings::bpf_delegation) {
+    if d.is_null() {
+        return;
+    }
+    // SAFETY: `d` is referenced by the caller; the new reference is handed
+    // back to C by forgetting the `Arc`.
+    let arc: Arc<Delegation> = unsafe { borrow(d) }.into();
+    core::mem::forget(arc);
+}
+
+/// Drops a reference to a live delegation, freeing it with the last one.
+///
+/// # Safety
+///
+/// `d` must come from [`bpf_delegation_create`]; the caller gives up one
+/// reference it holds.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_put(d: *mut bindings::bpf_delegation) {
+    if d.is_null() {
+        return;
+    }
+    // SAFETY: `d` came from `Arc::into_raw` and the caller gives up the
+    // reference it owned.
+    drop(unsafe { Arc::from_raw(d.cast::<Delegation>()) });
 }

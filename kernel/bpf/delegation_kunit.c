@@ -1,101 +1,203 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the bpffs delegation policy, calling the Rust entry points
- * the way the bpffs glue does, with this kernel's enum ranges.
+ * KUnit tests for bpffs delegation: the Rust entry points called the way
+ * the bpffs glue calls them, in the kernel, with this kernel's enums.  The
+ * test runs as a kernel thread, i.e. privileged; the unprivileged cases are
+ * covered by the selftests and the host tests.
  */
 #include <kunit/test.h>
 #include <linux/bpf_delegation.h>
 #include <linux/string.h>
-
-static const struct bpf_delegation_known known = BPF_DELEGATION_KNOWN_INIT;
 
 struct blob {
 	struct bpf_delegation_opts opts;
 	u8 tail[PAGE_SIZE + 8];
 };
 
-static int parse(struct kunit *test, const void *data, size_t size,
-		 struct bpf_delegation_opts *out, char *msg)
+static int param(struct bpf_delegation_request *req, const char *key, u32 type,
+		 const void *value, size_t size, bool reconfigure, char *msg)
 {
-	return bpf_delegation_parse_opts(data, size, &known, out, msg,
-					 BPF_DELEGATION_MSG_LEN);
+	struct bpf_delegation_param p = {
+		.key = key,
+		.value = value,
+		.size = size,
+		.type = type,
+		.init_userns = false,
+		.reconfigure = reconfigure,
+	};
+
+	msg[0] = '\0';
+	return bpf_delegation_parse_param(req, &p, msg, BPF_DELEGATION_MSG_LEN);
 }
 
-static void delegation_parse_ver0(struct kunit *test)
+static int blob(struct bpf_delegation_request *req, const void *data, size_t size, char *msg)
+{
+	return param(req, "abilities", BPF_DELEGATION_VALUE_BLOB, data, size, false, msg);
+}
+
+static int string(struct bpf_delegation_request *req, const char *key, const char *s, char *msg)
+{
+	return param(req, key, BPF_DELEGATION_VALUE_STRING, s, strlen(s), false, msg);
+}
+
+static void delegation_blob_ver0(struct kunit *test)
 {
 	struct bpf_delegation_opts in = {
 		.cmds = BIT_ULL(BPF_MAP_CREATE) | BIT_ULL(BPF_BTF_LOAD),
 		.maps = BIT_ULL(BPF_MAP_TYPE_STACK),
 		.progs = BIT_ULL(BPF_PROG_TYPE_SOCKET_FILTER),
 		.attachs = BIT_ULL(__MAX_BPF_ATTACH_TYPE - 1),
-	}, out = {};
-	char msg[BPF_DELEGATION_MSG_LEN] = "";
+	};
+	struct bpf_delegation_request req = {};
+	char msg[BPF_DELEGATION_MSG_LEN];
 
-	KUNIT_EXPECT_EQ(test, BPF_DELEGATION_OPTS_SIZE_VER0, 32);
-	KUNIT_ASSERT_EQ(test, parse(test, &in, sizeof(in), &out, msg), 0);
-	KUNIT_EXPECT_EQ(test, out.cmds, in.cmds);
-	KUNIT_EXPECT_EQ(test, out.maps, in.maps);
-	KUNIT_EXPECT_EQ(test, out.progs, in.progs);
-	KUNIT_EXPECT_EQ(test, out.attachs, in.attachs);
+	KUNIT_EXPECT_EQ(test, BPF_DELEGATION_OPTS_SIZE_VER0, sizeof(in));
+	KUNIT_ASSERT_EQ(test, blob(&req, &in, sizeof(in), msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.cmds, in.cmds);
+	KUNIT_EXPECT_EQ(test, req.masks.maps, in.maps);
+	KUNIT_EXPECT_EQ(test, req.masks.progs, in.progs);
+	KUNIT_EXPECT_EQ(test, req.masks.attachs, in.attachs);
+	KUNIT_EXPECT_EQ(test, req.set, 0xf);
+	KUNIT_EXPECT_FALSE(test, req.delegate);
 }
 
-static void delegation_parse_sizes(struct kunit *test)
+static void delegation_blob_sizes(struct kunit *test)
 {
 	struct blob *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
-	struct bpf_delegation_opts out = { .cmds = 42 };
+	struct bpf_delegation_request req = { .masks.cmds = 42 }, before;
 	char msg[BPF_DELEGATION_MSG_LEN];
 
 	KUNIT_ASSERT_NOT_NULL(test, b);
+	before = req;
 	b->opts.maps = BIT_ULL(BPF_MAP_TYPE_ARRAY);
-	KUNIT_EXPECT_EQ(test, parse(test, b, BPF_DELEGATION_OPTS_SIZE_VER0 - 1, &out, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, blob(&req, b, BPF_DELEGATION_OPTS_SIZE_VER0 - 1, msg), -EINVAL);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "smaller"));
-	KUNIT_EXPECT_EQ(test, out.cmds, 42);	/* untouched on error */
-	KUNIT_EXPECT_EQ(test, parse(test, b, sizeof(b->opts) + 8, &out, msg), 0);
-	KUNIT_EXPECT_EQ(test, out.maps, BIT_ULL(BPF_MAP_TYPE_ARRAY));
-	KUNIT_EXPECT_EQ(test, parse(test, b, PAGE_SIZE, &out, msg), 0);
-	KUNIT_EXPECT_EQ(test, parse(test, b, PAGE_SIZE + 1, &out, msg), -E2BIG);
+	KUNIT_EXPECT_EQ(test, memcmp(&req, &before, sizeof(req)), 0);	/* untouched */
+	KUNIT_EXPECT_EQ(test, blob(&req, b, sizeof(b->opts) + 8, msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.maps, BIT_ULL(BPF_MAP_TYPE_ARRAY));
+	KUNIT_EXPECT_EQ(test, req.masks.cmds, 0);	/* a blob replaces all */
+	KUNIT_EXPECT_EQ(test, blob(&req, b, PAGE_SIZE, msg), 0);
+	KUNIT_EXPECT_EQ(test, blob(&req, b, PAGE_SIZE + 1, msg), -E2BIG);
 	b->tail[7] = 1;
-	KUNIT_EXPECT_EQ(test, parse(test, b, sizeof(b->opts) + 8, &out, msg), -E2BIG);
+	KUNIT_EXPECT_EQ(test, blob(&req, b, sizeof(b->opts) + 8, msg), -E2BIG);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "byte 39"));
-	KUNIT_EXPECT_EQ(test, parse(test, b, sizeof(b->opts), &out, msg), 0);
+	KUNIT_EXPECT_EQ(test, blob(&req, b, sizeof(b->opts), msg), 0);
 }
 
-static void delegation_parse_bits(struct kunit *test)
+static void delegation_blob_bits(struct kunit *test)
 {
-	struct bpf_delegation_opts in = {}, out = {};
+	struct bpf_delegation_opts in = {};
+	struct bpf_delegation_request req = {};
 	char msg[BPF_DELEGATION_MSG_LEN];
 
 	in.maps = BIT_ULL(__MAX_BPF_MAP_TYPE);
-	KUNIT_EXPECT_EQ(test, parse(test, &in, sizeof(in), &out, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, blob(&req, &in, sizeof(in), msg), -EINVAL);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "maps"));
 	in.maps = ~0ULL;	/* "any" */
-	KUNIT_EXPECT_EQ(test, parse(test, &in, sizeof(in), &out, msg), 0);
-	KUNIT_EXPECT_EQ(test, out.maps, ~0ULL);
+	KUNIT_EXPECT_EQ(test, blob(&req, &in, sizeof(in), msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.maps, ~0ULL);
 	in.cmds = BIT_ULL(BPF_MAP_LOOKUP_ELEM);	/* real, but not delegatable */
-	KUNIT_EXPECT_EQ(test, parse(test, &in, sizeof(in), &out, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, blob(&req, &in, sizeof(in), msg), -EINVAL);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "not delegatable"));
 	in.cmds = 0;
 	in.progs = BIT_ULL(__MAX_BPF_PROG_TYPE - 1);
 	in.attachs = BIT_ULL(__MAX_BPF_ATTACH_TYPE);
-	KUNIT_EXPECT_EQ(test, parse(test, &in, sizeof(in), &out, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, blob(&req, &in, sizeof(in), msg), -EINVAL);
 	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "attachs"));
 }
 
-static void delegation_parse_tiny_msg_buffer(struct kunit *test)
+static void delegation_strings(struct kunit *test)
 {
-	struct bpf_delegation_opts in = {}, out;
+	struct bpf_delegation_request req = {};
+	char msg[BPF_DELEGATION_MSG_LEN];
+
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_cmds", "map_create:BPF_PROG_LOAD", msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.cmds, BIT_ULL(BPF_MAP_CREATE) | BIT_ULL(BPF_PROG_LOAD));
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_maps", "Stack:0x2", msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.maps, BIT_ULL(BPF_MAP_TYPE_STACK) | BIT_ULL(1));
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_progs", "xdp:nonsense", msg), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, msg, "delegate_progs: unknown name 'nonsense'");
+	KUNIT_EXPECT_EQ(test, req.masks.progs, 0);
+	KUNIT_EXPECT_EQ(test, string(&req, "abilities", "any", msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, string(&req, "mode", "0700", msg), -ENOPARAM);
+	KUNIT_EXPECT_EQ(test, param(&req, "uid", BPF_DELEGATION_VALUE_BLOB, &req, 32, false, msg), -EINVAL);
+}
+
+static void delegation_flag_and_userns(struct kunit *test)
+{
+	struct bpf_delegation_request req = {};
+	char msg[BPF_DELEGATION_MSG_LEN];
+
+	KUNIT_EXPECT_EQ(test, param(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, NULL, 0, true, msg), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, req.delegate);
+	KUNIT_EXPECT_EQ(test, param(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, NULL, 0, false, msg), 0);
+	KUNIT_EXPECT_TRUE(test, req.delegate);
+	KUNIT_EXPECT_EQ(test, param(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_SAME, NULL, 0, false, msg), 0);
+	KUNIT_EXPECT_EQ(test, param(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_OTHER, NULL, 0, false, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, param(&req, "delegate_userns", BPF_DELEGATION_VALUE_FD_OTHER, NULL, 0, false, msg), -EINVAL);
+}
+
+static void delegation_live_object(struct kunit *test)
+{
+	struct bpf_delegation_request req = {}, narrow = {};
+	struct bpf_delegation_opts snap;
+	struct bpf_delegation *d = NULL;
+	char msg[BPF_DELEGATION_MSG_LEN];
+	bool delegated = false;
+
+	KUNIT_ASSERT_EQ(test, param(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, NULL, 0, false, msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_cmds", "any", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_maps", "array:hash", msg), 0);
+	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	bpf_delegation_read(d, &snap, &delegated);
+	KUNIT_EXPECT_TRUE(test, delegated);
+	KUNIT_EXPECT_EQ(test, snap.cmds, ~0ULL);
+	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_ARRAY) | BIT_ULL(BPF_MAP_TYPE_HASH));
+
+	/* A reconfigure applies only the named field. */
+	KUNIT_ASSERT_EQ(test, param(&narrow, "delegate_maps", BPF_DELEGATION_VALUE_STRING, "hash", 4, true, msg), 0);
+	bpf_delegation_reconfigure(d, &narrow);
+	bpf_delegation_read(d, &snap, &delegated);
+	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_HASH));
+	KUNIT_EXPECT_EQ(test, snap.cmds, ~0ULL);
+	KUNIT_EXPECT_TRUE(test, delegated);
+
+	/* Another holder keeps it alive after the superblock's put. */
+	bpf_delegation_get(d);
+	bpf_delegation_put(d);
+	bpf_delegation_read(d, &snap, NULL);
+	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_HASH));
+	bpf_delegation_put(d);
+
+	/* NULL reads as nothing delegated. */
+	bpf_delegation_read(NULL, &snap, &delegated);
+	KUNIT_EXPECT_EQ(test, snap.cmds, 0);
+	KUNIT_EXPECT_FALSE(test, delegated);
+}
+
+static void delegation_tiny_msg_buffer(struct kunit *test)
+{
+	struct bpf_delegation_request req = {};
+	struct bpf_delegation_param p = {
+		.key = "abilities", .value = &req, .size = 3,
+		.type = BPF_DELEGATION_VALUE_BLOB,
+	};
 	char msg[4] = "xxx";
 
-	KUNIT_EXPECT_EQ(test, bpf_delegation_parse_opts(&in, 3, &known, &out, msg, sizeof(msg)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_parse_param(&req, &p, msg, sizeof(msg)), -EINVAL);
 	KUNIT_EXPECT_STREQ(test, msg, "abi");
-	KUNIT_EXPECT_EQ(test, bpf_delegation_parse_opts(&in, 3, &known, &out, NULL, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_parse_param(&req, &p, NULL, 0), -EINVAL);
 }
 
 static struct kunit_case bpf_delegation_cases[] = {
-	KUNIT_CASE(delegation_parse_ver0),
-	KUNIT_CASE(delegation_parse_sizes),
-	KUNIT_CASE(delegation_parse_bits),
-	KUNIT_CASE(delegation_parse_tiny_msg_buffer),
+	KUNIT_CASE(delegation_blob_ver0),
+	KUNIT_CASE(delegation_blob_sizes),
+	KUNIT_CASE(delegation_blob_bits),
+	KUNIT_CASE(delegation_strings),
+	KUNIT_CASE(delegation_flag_and_userns),
+	KUNIT_CASE(delegation_live_object),
+	KUNIT_CASE(delegation_tiny_msg_buffer),
 	{}
 };
 

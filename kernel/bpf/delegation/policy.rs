@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The pure part of bpffs delegation: what a delegation is and how a binary
-//! `struct bpf_delegation_opts` becomes one.
+//! The pure part of bpffs delegation: what a delegation is, what a mount
+//! context may ask for, by whom, and what a superblock ends up with.
 //!
 //! This file uses only `core`: no `kernel` crate types, no allocation, no
 //! panics.  The kernel compiles it as a module of `kernel/bpf/delegation.rs`,
 //! and the host test crate compiles the very same file to unit-test it.
 
 use core::fmt;
+
+use crate::names;
+use crate::text::{self, TextError};
 
 /// Size of the first published `struct bpf_delegation_opts`
 /// (`BPF_DELEGATION_OPTS_SIZE_VER0`).
@@ -19,10 +22,23 @@ pub const OPTS_SIZE_MAX: usize = 4096;
 /// A mask with every bit set: "any", including values a later kernel adds.
 pub const ANY: u64 = u64::MAX;
 
-/// `EINVAL`, as a positive errno.
-pub const EINVAL: i32 = 22;
+/// `EPERM`, as a positive errno.
+pub const EPERM: i32 = 1;
 /// `E2BIG`, as a positive errno.
 pub const E2BIG: i32 = 7;
+/// `EINVAL`, as a positive errno.
+pub const EINVAL: i32 = 22;
+/// `ERANGE`, as a positive errno.
+pub const ERANGE: i32 = 34;
+
+/// `enum bpf_cmd` values whose capability checks consult a delegation.
+pub const CMD_MAP_CREATE: u32 = 0;
+/// `BPF_PROG_LOAD`.
+pub const CMD_PROG_LOAD: u32 = 5;
+/// `BPF_BTF_LOAD`.
+pub const CMD_BTF_LOAD: u32 = 18;
+/// The commands a delegation gates, as a mask.
+pub const GATED_CMDS: u64 = (1 << CMD_MAP_CREATE) | (1 << CMD_PROG_LOAD) | (1 << CMD_BTF_LOAD);
 
 /// One of the four masks of a delegation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +64,70 @@ impl Field {
             Field::Maps => "maps",
             Field::Progs => "progs",
             Field::Attachs => "attachs",
+        }
+    }
+
+    /// The string mount option that sets this field.
+    pub fn option(self) -> &'static str {
+        match self {
+            Field::Cmds => "delegate_cmds",
+            Field::Maps => "delegate_maps",
+            Field::Progs => "delegate_progs",
+            Field::Attachs => "delegate_attachs",
+        }
+    }
+
+    /// The enum's names (without prefix) and values, aliases included.
+    pub fn names(self) -> &'static [(&'static str, u32)] {
+        match self {
+            Field::Cmds => names::CMDS,
+            Field::Maps => names::MAPS,
+            Field::Progs => names::PROGS,
+            Field::Attachs => names::ATTACHS,
+        }
+    }
+
+    /// The prefix the enum's names have in the uAPI header.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Field::Cmds | Field::Attachs => "BPF_",
+            Field::Maps => "BPF_MAP_TYPE_",
+            Field::Progs => "BPF_PROG_TYPE_",
+        }
+    }
+
+    /// The number of values of the enum in this kernel (its `__MAX_*`).
+    pub fn count(self) -> u32 {
+        match self {
+            Field::Cmds => names::CMDS_MAX,
+            Field::Maps => names::MAPS_MAX,
+            Field::Progs => names::PROGS_MAX,
+            Field::Attachs => names::ATTACHS_MAX,
+        }
+    }
+
+    /// The bits that name a value this kernel knows.
+    pub fn known_bits(self) -> u64 {
+        match 1u64.checked_shl(self.count()) {
+            Some(bit) => bit - 1,
+            None => ANY,
+        }
+    }
+
+    /// The bits a binary mask of this field may have, "any" aside.
+    pub fn allowed_bits(self) -> u64 {
+        match self {
+            Field::Cmds => self.known_bits() & GATED_CMDS,
+            _ => self.known_bits(),
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Field::Cmds => 1,
+            Field::Maps => 2,
+            Field::Progs => 4,
+            Field::Attachs => 8,
         }
     }
 }
@@ -76,46 +156,299 @@ impl Masks {
             Field::Attachs => self.attachs,
         }
     }
-}
 
-/// Facts about the running kernel that the C side gathers: how many values
-/// each enum has (its `__MAX_BPF_*`), and which commands consult a delegation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Known {
-    /// `__MAX_BPF_CMD`.
-    pub cmds: u32,
-    /// `__MAX_BPF_MAP_TYPE`.
-    pub maps: u32,
-    /// `__MAX_BPF_PROG_TYPE`.
-    pub progs: u32,
-    /// `__MAX_BPF_ATTACH_TYPE`.
-    pub attachs: u32,
-    /// Bits of the commands that delegation gates.
-    pub gated_cmds: u64,
-}
-
-impl Known {
-    /// The bits of `field` that name a value this kernel knows.
-    pub fn bits(&self, field: Field) -> u64 {
-        let count = match field {
-            Field::Cmds => self.cmds,
-            Field::Maps => self.maps,
-            Field::Progs => self.progs,
-            Field::Attachs => self.attachs,
-        };
-        match 1u64.checked_shl(count) {
-            Some(bit) => bit - 1,
-            None => ANY,
-        }
-    }
-
-    /// The bits a mask of `field` may have, "any" aside.
-    pub fn allowed(&self, field: Field) -> u64 {
+    /// A mutable reference to the mask of one field.
+    pub fn get_mut(&mut self, field: Field) -> &mut u64 {
         match field {
-            Field::Cmds => self.bits(field) & self.gated_cmds,
-            _ => self.bits(field),
+            Field::Cmds => &mut self.cmds,
+            Field::Maps => &mut self.maps,
+            Field::Progs => &mut self.progs,
+            Field::Attachs => &mut self.attachs,
         }
     }
+
+    /// Whether nothing at all is delegated.
+    pub fn is_empty(&self) -> bool {
+        Field::ALL.iter().all(|&f| self.get(f) == 0)
+    }
+}
+
+/// The live delegation of a bpffs superblock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    /// The instance was created under the `delegate` flag.
+    pub delegated: bool,
+    /// What it delegates.
+    pub masks: Masks,
+}
+
+/// What privileged callers asked for in one mount context, in call order.
+///
+/// Only fields a privileged caller named are recorded as set: a context
+/// never carries defaults or a copy of a superblock's live state, so a
+/// reconfigure applies exactly what was asked in that context.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The `delegate` flag was set.
+    pub delegate: bool,
+    /// The fields named (one bit per [`Field`]).
+    pub set: u8,
+    /// Their values; fields not set are zero.
+    pub masks: Masks,
+}
+
+impl Request {
+    /// Whether a privileged caller named `field` in this context.
+    pub fn is_set(&self, field: Field) -> bool {
+        self.set & field.bit() != 0
+    }
+
+    /// Whether this context asks for nothing.
+    pub fn is_empty(&self) -> bool {
+        !self.delegate && self.set == 0
+    }
+
+    /// The state of a superblock created from this context.
+    pub fn create(&self) -> State {
+        State {
+            delegated: self.delegate,
+            masks: self.masks,
+        }
+    }
+
+    /// The state of a superblock reconfigured with this context: each field
+    /// named here replaces the live one, the others stay as they are.  The
+    /// `delegate` flag is a property of how the instance was created and
+    /// does not change.
+    pub fn reconfigure(&self, live: &State) -> State {
+        let mut next = *live;
+        for field in Field::ALL {
+            if self.is_set(field) {
+                *next.masks.get_mut(field) = self.masks.get(field);
+            }
+        }
+        next
+    }
+}
+
+/// Whether a superblock may be created from a context.
+///
+/// Creating a bpffs for a user namespace other than the initial one needs
+/// `CAP_SYS_ADMIN` in the initial one, as before, unless a task that had it
+/// set the `delegate` flag on the context.
+/// `privileged` is asked last, only when nothing else allows it.
+pub fn may_create(req: &Request, init_userns: bool, privileged: &dyn Fn() -> bool) -> bool {
+    init_userns || req.delegate || privileged()
+}
+
+/// The delegation keys a bpffs mount context knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// `delegate`: a flag.
+    Delegate,
+    /// `delegate_userns`: a user namespace fd.
+    DelegateUserns,
+    /// `abilities`: a binary `struct bpf_delegation_opts`.
+    Abilities,
+    /// `delegate_cmds` and friends: strings.
+    Strings(Field),
+}
+
+impl Key {
+    /// The key for a parameter name, if it is a delegation key.
+    pub fn from_name(name: &[u8]) -> Option<Key> {
+        Some(match name {
+            b"delegate" => Key::Delegate,
+            b"delegate_userns" => Key::DelegateUserns,
+            b"abilities" => Key::Abilities,
+            b"delegate_cmds" => Key::Strings(Field::Cmds),
+            b"delegate_maps" => Key::Strings(Field::Maps),
+            b"delegate_progs" => Key::Strings(Field::Progs),
+            b"delegate_attachs" => Key::Strings(Field::Attachs),
+            _ => return None,
+        })
+    }
+
+    /// The parameter name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Delegate => "delegate",
+            Key::DelegateUserns => "delegate_userns",
+            Key::Abilities => "abilities",
+            Key::Strings(field) => field.option(),
+        }
+    }
+
+    /// How `fsconfig()` passes this key's value.
+    fn expects(self) -> &'static str {
+        match self {
+            Key::Delegate => "a flag (FSCONFIG_SET_FLAG)",
+            Key::DelegateUserns => "a user namespace fd (FSCONFIG_SET_FD)",
+            Key::Abilities => "a struct bpf_delegation_opts (FSCONFIG_SET_BINARY)",
+            Key::Strings(_) => "a string (FSCONFIG_SET_STRING)",
+        }
+    }
+}
+
+/// What a user namespace fd given for `delegate_userns` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Userns {
+    /// The user namespace of the context.
+    Same,
+    /// Another user namespace.
+    Other,
+    /// Not a user namespace at all.
+    NotUserns,
+}
+
+/// A parameter's value, as `fsconfig()` passed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// `FSCONFIG_SET_FLAG`.
+    Flag,
+    /// `FSCONFIG_SET_STRING` (without the NUL).
+    String(&'a [u8]),
+    /// `FSCONFIG_SET_BINARY`.
+    Blob(&'a [u8]),
+    /// `FSCONFIG_SET_FD`.
+    Fd(Userns),
+    /// Anything else (`FSCONFIG_SET_PATH`, ...).
+    Other,
+}
+
+/// Facts about a mount context the policy needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Context {
+    /// The context belongs to the initial user namespace.
+    pub init_userns: bool,
+    /// The context reconfigures an existing superblock.
+    pub reconfigure: bool,
+}
+
+/// Why a delegation parameter was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error<'a> {
+    /// The caller lacks `CAP_SYS_ADMIN` in the initial user namespace.
+    NotPrivileged(Key),
+    /// The value was not passed the way the key takes it.
+    WrongType(Key),
+    /// A binary value for a key that is not `abilities`.
+    BlobForOtherKey(&'a [u8]),
+    /// `delegate` on a context of the initial user namespace.
+    DelegateInitUserns,
+    /// `delegate` on a reconfigure context.
+    DelegateReconfigure,
+    /// `delegate_userns` names another user namespace, or none.
+    Userns(Userns),
+    /// A bad `abilities` blob.
+    Blob(BlobError),
+    /// A bad `delegate_*` string.
+    Text(Field, TextError<'a>),
+}
+
+impl Error<'_> {
+    /// The errno (positive) the caller gets.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::NotPrivileged(_) => EPERM,
+            Error::Blob(e) => e.errno(),
+            Error::Text(_, e) => e.errno(),
+            _ => EINVAL,
+        }
+    }
+}
+
+impl fmt::Display for Error<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::NotPrivileged(key) => write!(
+                f,
+                "{}: needs CAP_SYS_ADMIN in the initial user namespace",
+                key.name()
+            ),
+            Error::WrongType(key) => write!(f, "{}: takes {}", key.name(), key.expects()),
+            Error::BlobForOtherKey(key) => {
+                f.write_str("'")?;
+                text::write_bytes(f, key)?;
+                f.write_str("': only 'abilities' takes a binary value")
+            }
+            Error::DelegateInitUserns => {
+                f.write_str("delegate: the context belongs to the initial user namespace")
+            }
+            Error::DelegateReconfigure => {
+                f.write_str("delegate: can only be set when an instance is created")
+            }
+            Error::Userns(Userns::NotUserns) => {
+                f.write_str("delegate_userns: the fd is not a user namespace")
+            }
+            Error::Userns(_) => {
+                f.write_str("delegate_userns: not the user namespace of this context")
+            }
+            Error::Blob(ref e) => e.fmt(f),
+            Error::Text(field, ref e) => write!(f, "{}: {}", field.option(), e),
+        }
+    }
+}
+
+/// Applies one `fsconfig()` parameter to a context's request.
+///
+/// Returns `None` when the parameter is none of delegation's business (the
+/// caller parses it as before), and otherwise the whole new request or an
+/// error: a failed parameter changes nothing.  `privileged` tells whether the
+/// caller has `CAP_SYS_ADMIN` in the initial user namespace; it is asked only
+/// for delegation keys, and before anything else about them.
+pub fn parse_param<'a>(
+    req: &Request,
+    key: &'a [u8],
+    value: Value<'a>,
+    ctx: &Context,
+    privileged: &dyn Fn() -> bool,
+) -> Option<Result<Request, Error<'a>>> {
+    let Some(k) = Key::from_name(key) else {
+        // A blob must never be ignored the way unknown string keys are.
+        return match value {
+            Value::Blob(_) => Some(Err(Error::BlobForOtherKey(key))),
+            _ => None,
+        };
+    };
+    Some(apply(req, k, value, ctx, privileged))
+}
+
+fn apply<'a>(
+    req: &Request,
+    key: Key,
+    value: Value<'a>,
+    ctx: &Context,
+    privileged: &dyn Fn() -> bool,
+) -> Result<Request, Error<'a>> {
+    if !privileged() {
+        return Err(Error::NotPrivileged(key));
+    }
+    let mut next = *req;
+    match (key, value) {
+        (Key::Delegate, Value::Flag) => {
+            if ctx.reconfigure {
+                return Err(Error::DelegateReconfigure);
+            }
+            if ctx.init_userns {
+                return Err(Error::DelegateInitUserns);
+            }
+            next.delegate = true;
+        }
+        (Key::DelegateUserns, Value::Fd(Userns::Same)) => {}
+        (Key::DelegateUserns, Value::Fd(other)) => return Err(Error::Userns(other)),
+        (Key::Abilities, Value::Blob(blob)) => {
+            next.masks = parse_blob(blob).map_err(Error::Blob)?;
+            next.set = Field::ALL.iter().fold(0, |set, f| set | f.bit());
+        }
+        (Key::Strings(field), Value::String(s)) => {
+            let mask = text::parse_list(field, s).map_err(|e| Error::Text(field, e))?;
+            *next.masks.get_mut(field) |= mask;
+            next.set |= field.bit();
+        }
+        (key, _) => return Err(Error::WrongType(key)),
+    }
+    Ok(next)
 }
 
 /// Why a binary delegation was refused.
@@ -156,10 +489,8 @@ impl BlobError {
     /// `copy_struct_from_user()`.
     pub fn errno(&self) -> i32 {
         match self {
-            BlobError::TooSmall { .. } | BlobError::UnknownBits { .. } | BlobError::UngatedCmds { .. } => {
-                EINVAL
-            }
             BlobError::TooBig { .. } | BlobError::NonZeroTail { .. } => E2BIG,
+            _ => EINVAL,
         }
     }
 }
@@ -206,7 +537,7 @@ fn read_u64(blob: &[u8], offset: usize) -> Option<u64> {
 /// mask must be "any" (all ones) or name only values this kernel knows; the
 /// commands mask only commands that delegation gates.  Nothing partial is
 /// ever returned.
-pub fn parse_blob(blob: &[u8], known: &Known) -> Result<Masks, BlobError> {
+pub fn parse_blob(blob: &[u8]) -> Result<Masks, BlobError> {
     let size = blob.len();
     if size < OPTS_SIZE_VER0 {
         return Err(BlobError::TooSmall { size });
@@ -220,29 +551,17 @@ pub fn parse_blob(blob: &[u8], known: &Known) -> Result<Masks, BlobError> {
             offset: OPTS_SIZE_VER0 + pos,
         });
     }
-    let mut words = [0u64; 4];
-    for (i, word) in words.iter_mut().enumerate() {
-        *word = read_u64(blob, i * 8).ok_or(BlobError::TooSmall { size })?;
-    }
-    let masks = Masks {
-        cmds: words[0],
-        maps: words[1],
-        progs: words[2],
-        attachs: words[3],
-    };
-    for field in Field::ALL {
-        let mask = masks.get(field);
-        if mask == ANY {
-            continue;
+    let mut masks = Masks::default();
+    for (i, field) in Field::ALL.into_iter().enumerate() {
+        let mask = read_u64(blob, i * 8).ok_or(BlobError::TooSmall { size })?;
+        let bad = mask & !field.allowed_bits();
+        if mask != ANY && bad != 0 {
+            return Err(match field {
+                Field::Cmds if bad & field.known_bits() == bad => BlobError::UngatedCmds { bits: bad },
+                _ => BlobError::UnknownBits { field, bits: bad },
+            });
         }
-        let bad = mask & !known.allowed(field);
-        if bad == 0 {
-            continue;
-        }
-        return Err(match field {
-            Field::Cmds if bad & known.bits(field) == bad => BlobError::UngatedCmds { bits: bad },
-            _ => BlobError::UnknownBits { field, bits: bad },
-        });
+        *masks.get_mut(field) = mask;
     }
     Ok(masks)
 }
@@ -250,16 +569,6 @@ pub fn parse_blob(blob: &[u8], known: &Known) -> Result<Masks, BlobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    // The values of Linux 6.12: BPF_MAP_CREATE = 0, BPF_PROG_LOAD = 5,
-    // BPF_BTF_LOAD = 18.
-    const KNOWN: Known = Known {
-        cmds: 37,
-        maps: 33,
-        progs: 32,
-        attachs: 58,
-        gated_cmds: (1 << 0) | (1 << 5) | (1 << 18),
-    };
 
     fn blob(words: [u64; 4], extra: &[u8]) -> [u8; 64] {
         let mut b = [0u8; 64];
@@ -270,35 +579,47 @@ mod tests {
         b
     }
 
+    const MAP_STACK: u64 = 1 << 23;
+    const CTX: Context = Context {
+        init_userns: false,
+        reconfigure: false,
+    };
+    const RECONF: Context = Context {
+        init_userns: false,
+        reconfigure: true,
+    };
+    const YES: &dyn Fn() -> bool = &|| true;
+    const NO: &dyn Fn() -> bool = &|| false;
+
+    fn param<'a>(req: &Request, key: &'a str, value: Value<'a>, ctx: &Context) -> Result<Request, Error<'a>> {
+        parse_param(req, key.as_bytes(), value, ctx, YES).expect("a delegation key")
+    }
+
     #[test]
     fn ver0_round_trips() {
-        let b = blob([1 | 1 << 18, 1 << 23, 1, 1 << 57], &[]);
-        let m = parse_blob(&b[..32], &KNOWN).unwrap();
+        let b = blob([1 | 1 << 18, MAP_STACK, 1, 1 << 56], &[]);
+        let m = parse_blob(&b[..32]).unwrap();
         assert_eq!(
             m,
             Masks {
                 cmds: 1 | 1 << 18,
-                maps: 1 << 23,
+                maps: MAP_STACK,
                 progs: 1,
-                attachs: 1 << 57
+                attachs: 1 << 56
             }
         );
     }
 
     #[test]
-    fn zeroed_struct_is_empty() {
-        assert_eq!(parse_blob(&[0; 32], &KNOWN), Ok(Masks::default()));
-    }
-
-    #[test]
     fn sizes_follow_copy_struct_from_user() {
-        assert_eq!(parse_blob(&[], &KNOWN), Err(BlobError::TooSmall { size: 0 }));
-        assert_eq!(parse_blob(&[0; 31], &KNOWN), Err(BlobError::TooSmall { size: 31 }));
-        assert_eq!(parse_blob(&[0; 40], &KNOWN), Ok(Masks::default()));
-        assert_eq!(parse_blob(&[0; 4096], &KNOWN), Ok(Masks::default()));
-        assert_eq!(parse_blob(&[0; 4097], &KNOWN), Err(BlobError::TooBig { size: 4097 }));
+        assert_eq!(parse_blob(&[]), Err(BlobError::TooSmall { size: 0 }));
+        assert_eq!(parse_blob(&[0; 31]), Err(BlobError::TooSmall { size: 31 }));
+        assert_eq!(parse_blob(&[0; 32]), Ok(Masks::default()));
+        assert_eq!(parse_blob(&[0; 40]), Ok(Masks::default()));
+        assert_eq!(parse_blob(&[0; 4096]), Ok(Masks::default()));
+        assert_eq!(parse_blob(&[0; 4097]), Err(BlobError::TooBig { size: 4097 }));
         let b = blob([0; 4], &[0, 0, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(parse_blob(&b[..40], &KNOWN), Err(BlobError::NonZeroTail { offset: 39 }));
+        assert_eq!(parse_blob(&b[..40]), Err(BlobError::NonZeroTail { offset: 39 }));
         assert_eq!(BlobError::NonZeroTail { offset: 39 }.errno(), E2BIG);
         assert_eq!(BlobError::TooBig { size: 4097 }.errno(), E2BIG);
         assert_eq!(BlobError::TooSmall { size: 31 }.errno(), EINVAL);
@@ -306,37 +627,212 @@ mod tests {
 
     #[test]
     fn any_is_all_ones() {
-        let m = parse_blob(&blob([ANY; 4], &[])[..32], &KNOWN).unwrap();
-        assert_eq!(m, Masks { cmds: ANY, maps: ANY, progs: ANY, attachs: ANY });
+        let m = parse_blob(&blob([ANY; 4], &[])[..32]).unwrap();
+        assert_eq!(
+            m,
+            Masks {
+                cmds: ANY,
+                maps: ANY,
+                progs: ANY,
+                attachs: ANY
+            }
+        );
     }
 
     #[test]
     fn unknown_bits_are_refused() {
-        let e = parse_blob(&blob([0, 1 << 33, 0, 0], &[])[..32], &KNOWN);
-        assert_eq!(e, Err(BlobError::UnknownBits { field: Field::Maps, bits: 1 << 33 }));
-        assert_eq!(e.unwrap_err().errno(), EINVAL);
-        let e = parse_blob(&blob([0, 0, 0, ANY - 1], &[])[..32], &KNOWN);
+        let maps_max = Field::Maps.count();
+        let e = parse_blob(&blob([0, 1 << maps_max, 0, 0], &[])[..32]);
         assert_eq!(
             e,
-            Err(BlobError::UnknownBits { field: Field::Attachs, bits: (ANY - 1) & !((1 << 58) - 1) })
+            Err(BlobError::UnknownBits {
+                field: Field::Maps,
+                bits: 1 << maps_max
+            })
         );
-        // Highest known values are accepted.
-        assert!(parse_blob(&blob([0, 1 << 32, 1 << 31, 1 << 57], &[])[..32], &KNOWN).is_ok());
+        assert_eq!(e.unwrap_err().errno(), EINVAL);
+        let e = parse_blob(&blob([0, 0, 0, ANY - 1], &[])[..32]);
+        assert_eq!(
+            e,
+            Err(BlobError::UnknownBits {
+                field: Field::Attachs,
+                bits: (ANY - 1) & !Field::Attachs.known_bits()
+            })
+        );
+        // The highest known values are accepted.
+        let top = |f: Field| 1u64 << (f.count() - 1);
+        let b = blob([0, top(Field::Maps), top(Field::Progs), top(Field::Attachs)], &[]);
+        assert!(parse_blob(&b[..32]).is_ok());
     }
 
     #[test]
     fn ungated_commands_are_refused() {
         // BPF_MAP_LOOKUP_ELEM (1) is a real command that no delegation gates.
-        let e = parse_blob(&blob([1 | 1 << 1, 0, 0, 0], &[])[..32], &KNOWN);
+        let e = parse_blob(&blob([1 | 1 << 1, 0, 0, 0], &[])[..32]);
         assert_eq!(e, Err(BlobError::UngatedCmds { bits: 1 << 1 }));
-        let e = parse_blob(&blob([1 << 40, 0, 0, 0], &[])[..32], &KNOWN);
-        assert_eq!(e, Err(BlobError::UnknownBits { field: Field::Cmds, bits: 1 << 40 }));
+        let e = parse_blob(&blob([1 << 40, 0, 0, 0], &[])[..32]);
+        assert_eq!(
+            e,
+            Err(BlobError::UnknownBits {
+                field: Field::Cmds,
+                bits: 1 << 40
+            })
+        );
     }
 
     #[test]
-    fn known_bits_handle_64_values() {
-        let k = Known { maps: 64, ..KNOWN };
-        assert_eq!(k.bits(Field::Maps), ANY);
-        assert_eq!(k.bits(Field::Progs), (1 << 32) - 1);
+    fn every_key_needs_privilege_first() {
+        let req = Request::default();
+        for key in [
+            "delegate",
+            "delegate_userns",
+            "abilities",
+            "delegate_cmds",
+            "delegate_maps",
+            "delegate_progs",
+            "delegate_attachs",
+        ] {
+            // Zero values too, and whatever the type.
+            for value in [Value::Flag, Value::String(b"0"), Value::Blob(&[0; 32]), Value::Other] {
+                let r = parse_param(&req, key.as_bytes(), value, &CTX, NO).unwrap();
+                assert_eq!(r.map_err(|e| e.errno()), Err(EPERM), "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn privilege_is_asked_only_for_delegation_keys() {
+        let asked = core::cell::Cell::new(false);
+        let probe = || {
+            asked.set(true);
+            false
+        };
+        assert!(parse_param(&Request::default(), b"mode", Value::String(b"700"), &CTX, &probe).is_none());
+        assert!(parse_param(&Request::default(), b"uid", Value::String(b"0"), &CTX, &probe).is_none());
+        assert!(!asked.get());
+    }
+
+    #[test]
+    fn blobs_are_never_ignored() {
+        let r = parse_param(&Request::default(), b"uid", Value::Blob(&[0; 32]), &CTX, NO);
+        assert!(matches!(r, Some(Err(Error::BlobForOtherKey(b"uid")))));
+        let r = parse_param(&Request::default(), b"nonsense", Value::Blob(&[0; 32]), &CTX, YES);
+        assert_eq!(r.unwrap().unwrap_err().errno(), EINVAL);
+        // Unknown string keys stay ignored, as bpffs always did.
+        assert!(parse_param(&Request::default(), b"nonsense", Value::String(b"x"), &CTX, YES).is_none());
+    }
+
+    #[test]
+    fn keys_take_one_type() {
+        let req = Request::default();
+        assert_eq!(param(&req, "abilities", Value::String(b"any"), &CTX), Err(Error::WrongType(Key::Abilities)));
+        assert_eq!(param(&req, "delegate", Value::String(b"1"), &CTX), Err(Error::WrongType(Key::Delegate)));
+        assert_eq!(
+            param(&req, "delegate_cmds", Value::Blob(&[0; 32]), &CTX),
+            Err(Error::WrongType(Key::Strings(Field::Cmds)))
+        );
+        assert_eq!(
+            param(&req, "delegate_userns", Value::String(b"3"), &CTX),
+            Err(Error::WrongType(Key::DelegateUserns))
+        );
+    }
+
+    #[test]
+    fn delegate_flag_rules() {
+        let req = Request::default();
+        let r = param(&req, "delegate", Value::Flag, &CTX).unwrap();
+        assert!(r.delegate && r.set == 0);
+        let init = Context {
+            init_userns: true,
+            reconfigure: false,
+        };
+        assert_eq!(param(&req, "delegate", Value::Flag, &init), Err(Error::DelegateInitUserns));
+        assert_eq!(param(&req, "delegate", Value::Flag, &RECONF), Err(Error::DelegateReconfigure));
+        assert!(may_create(&r, false, NO));
+        assert!(!may_create(&req, false, NO));
+        assert!(may_create(&req, false, YES));
+        assert!(may_create(&req, true, NO));
+    }
+
+    #[test]
+    fn delegate_userns_must_match() {
+        let req = Request::default();
+        assert_eq!(param(&req, "delegate_userns", Value::Fd(Userns::Same), &CTX), Ok(req));
+        assert_eq!(
+            param(&req, "delegate_userns", Value::Fd(Userns::Other), &CTX),
+            Err(Error::Userns(Userns::Other))
+        );
+        assert_eq!(
+            param(&req, "delegate_userns", Value::Fd(Userns::NotUserns), &CTX).unwrap_err().errno(),
+            EINVAL
+        );
+    }
+
+    #[test]
+    fn requests_apply_in_call_order() {
+        let mut req = Request::default();
+        req = param(&req, "delegate_maps", Value::String(b"array"), &CTX).unwrap();
+        // A blob replaces everything set so far ...
+        let b = blob([1, MAP_STACK, 0, 0], &[]);
+        req = param(&req, "abilities", Value::Blob(&b[..32]), &CTX).unwrap();
+        assert_eq!(req.masks.maps, MAP_STACK);
+        assert!(Field::ALL.iter().all(|&f| req.is_set(f)));
+        // ... and later strings OR into it.
+        req = param(&req, "delegate_maps", Value::String(b"hash"), &CTX).unwrap();
+        assert_eq!(req.masks.maps, MAP_STACK | 1 << 1);
+        // A failed parameter changes nothing.
+        let before = req;
+        assert!(param(&req, "delegate_maps", Value::String(b"array:nonsense"), &CTX).is_err());
+        assert_eq!(req, before);
+    }
+
+    #[test]
+    fn reconfigure_applies_only_what_was_set() {
+        let live = State {
+            delegated: true,
+            masks: Masks {
+                cmds: 1,
+                maps: MAP_STACK,
+                progs: 1,
+                attachs: 1,
+            },
+        };
+        // An empty context (the container's own remount) changes nothing.
+        assert_eq!(Request::default().reconfigure(&live), live);
+        // A string replaces just its field.
+        let req = param(&Request::default(), "delegate_maps", Value::String(b"array"), &RECONF).unwrap();
+        let next = req.reconfigure(&live);
+        assert_eq!(next.masks.maps, 1 << 2);
+        assert_eq!(next.masks.cmds, 1);
+        assert!(next.delegated);
+        // A zeroed blob resets all four.
+        let req = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        let next = req.reconfigure(&live);
+        assert!(next.masks.is_empty());
+        assert!(next.delegated);
+    }
+
+    #[test]
+    fn messages_name_the_problem() {
+        use core::fmt::Write;
+        struct Buf([u8; 160], usize);
+        impl Write for Buf {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0[self.1..self.1 + s.len()].copy_from_slice(s.as_bytes());
+                self.1 += s.len();
+                Ok(())
+            }
+        }
+        let e = param(&Request::default(), "delegate_maps", Value::String(b"array:hsah"), &CTX).unwrap_err();
+        let mut b = Buf([0; 160], 0);
+        write!(b, "{e}").unwrap();
+        assert_eq!(core::str::from_utf8(&b.0[..b.1]).unwrap(), "delegate_maps: unknown name 'hsah'");
+        let e = parse_param(&Request::default(), b"delegate", Value::Flag, &CTX, NO).unwrap().unwrap_err();
+        let mut b = Buf([0; 160], 0);
+        write!(b, "{e}").unwrap();
+        assert_eq!(
+            core::str::from_utf8(&b.0[..b.1]).unwrap(),
+            "delegate: needs CAP_SYS_ADMIN in the initial user namespace"
+        );
     }
 }
