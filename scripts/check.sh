@@ -31,6 +31,7 @@ B=$(build_dir)
 SRC=$(src_dir)
 
 TESTS=(upstream_compat_test)
+[ "${BASE_ONLY:-0}" = 1 ] || TESTS+=(delegation_test)
 kunit_args=()
 [ "${BASE_ONLY:-0}" != 1 ] && kunit_args+=(--kunit-suite bpf_delegation)
 
