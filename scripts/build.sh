@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the kernel (patched, or vanilla with BASE_ONLY=1) from tinyconfig plus
+# Build the kernel of the chosen flavour (see flavour() in lib.sh) from tinyconfig plus
 # the fragments in configs/, check that Kconfig kept every option asked for,
 # then build bzImage, the uAPI headers and the selftests built against them.
 set -euo pipefail
@@ -16,12 +16,8 @@ if [ "${BASE_ONLY:-0}" != 1 ]; then
 fi
 mkdir -p "$B"
 
-fragments=()
-for f in "$top"/configs/*.config; do
-	# The vanilla kernel has no delegation options to ask for.
-	[ "${BASE_ONLY:-0}" = 1 ] && [ "${f##*/}" = delegation.config ] && continue
-	fragments+=("$f")
-done
+# Common fragments, then the flavour's, which may override them.
+fragments=("$top"/configs/*.config "$top/configs/flavours/$(flavour).config")
 # The config is regenerated only when a fragment changed, so an incremental
 # build does not see a new .config.
 stamp=$(cat "${fragments[@]}" | sha256sum | cut -d' ' -f1)
@@ -31,14 +27,21 @@ if [ ! -f "$B/.config" ] || [ "$(cat "$B/.config-fragments" 2>/dev/null)" != "$s
 	kmake -s tinyconfig
 	(cd "$B" && "$(src_dir)/scripts/kconfig/merge_config.sh" -m -O "$B" "$B/.config" "${fragments[@]}" >/dev/null)
 	kmake -s olddefconfig
-	# Kconfig silently drops options whose dependencies are not met.
-	missing=()
+	# Kconfig silently drops options whose dependencies are not met: check
+	# the final value of every option the fragments ask for.
+	declare -A want=()
 	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=n) opt=${line%%=*}; grep -q "^$opt=" "$B/.config" && missing+=("$line (got $(grep "^$opt=" "$B/.config"))") ;;
-		CONFIG_*=*) grep -qxF -- "$line" "$B/.config" || missing+=("$line (got: $(grep -E "^(# )?${line%%=*}[= ]" "$B/.config" || echo 'not present'))") ;;
-		esac
-	done < <(cat "${fragments[@]}" | sed 's/[[:space:]]*#.*//' | sed '/^$/d')
+		want[${line%%=*}]=${line#*=}
+	done < <(cat "${fragments[@]}" | sed 's/[[:space:]]*#.*//' | grep '^CONFIG_')
+	missing=()
+	for opt in "${!want[@]}"; do
+		got=$(sed -n "s/^$opt=//p" "$B/.config")
+		if [ "${want[$opt]}" = n ]; then
+			[ -z "$got" ] || missing+=("$opt=n (got $opt=$got)")
+		elif [ "$got" != "${want[$opt]}" ]; then
+			missing+=("$opt=${want[$opt]} (got ${got:-not set})")
+		fi
+	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		printf 'error: Kconfig dropped options the fragments ask for:\n' >&2
 		printf '  %s\n' "${missing[@]}" >&2

@@ -6,10 +6,21 @@ TOOLS=${TOOLS:-$OUT/tools}
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Where the assembled tree and the build live; BASE_ONLY=1 keeps the vanilla
-# kernel apart from the patched one so both can be kept side by side.
-flavour() { if [ "${BASE_ONLY:-0}" = 1 ]; then echo vanilla; else echo patched; fi; }
-src_dir() { echo "$OUT/src-$(flavour)"; }
+# Which kernel: "patched" (the default), "vanilla" (BASE_ONLY=1: the base
+# without overlay or patches) or "nodelegation" (NO_DELEGATION=1: patched,
+# but without Rust and so without the feature).  Each has its own tree and
+# build, so all can be kept side by side.
+flavour() {
+	if [ "${BASE_ONLY:-0}" = 1 ]; then
+		echo vanilla
+	elif [ "${NO_DELEGATION:-0}" = 1 ]; then
+		echo nodelegation
+	else
+		echo patched
+	fi
+}
+# The nodelegation kernel is built from the patched tree.
+src_dir() { if [ "$(flavour)" = vanilla ]; then echo "$OUT/src-vanilla"; else echo "$OUT/src-patched"; fi; }
 build_dir() { echo "$OUT/build-$(flavour)"; }
 
 # The repo's overlay: new files that live at their kernel path.
