@@ -73,9 +73,26 @@ int bpf_delegation_create(const struct bpf_delegation_request *req,
 void bpf_delegation_reconfigure(struct bpf_delegation *d,
 				const struct bpf_delegation_request *req);
 
-/* A consistent snapshot; @d may be NULL (nothing delegated). */
-void bpf_delegation_read(struct bpf_delegation *d,
-			 struct bpf_delegation_opts *out, bool *delegated);
+/* Flags of a delegation's state. */
+#define BPF_DELEGATION_DELEGATED	(1U << 0)	/* created under "delegate" */
+#define BPF_DELEGATION_DEAD		(1U << 1)	/* its superblock is gone */
+
+/*
+ * A consistent snapshot of the masks into @out; returns the flags.  @d may
+ * be NULL (nothing delegated).
+ */
+u32 bpf_delegation_read(struct bpf_delegation *d, struct bpf_delegation_opts *out);
+
+/*
+ * Does @d allow @cmd, with the map type or the program and attach types
+ * (negative: not part of the question)?  One snapshot decides all bits;
+ * a dead delegation allows nothing.  Never sleeps.
+ */
+bool bpf_delegation_allows(struct bpf_delegation *d, u32 cmd, s64 map_type,
+			   s64 prog_type, s64 attach_type);
+
+/* The superblock is going away: allow nothing more through @d. */
+void bpf_delegation_kill(struct bpf_delegation *d);
 
 /* ",delegate,delegate_cmds=...": the mount options of @d. */
 void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);

@@ -24,7 +24,7 @@ pub mod policy;
 #[path = "delegation/text.rs"]
 pub mod text;
 
-use policy::{Context, Masks, Request, State, Userns, Value};
+use policy::{Context, Masks, Request, State, Use, Userns, Value};
 
 // The generated name tables must describe this kernel's uAPI.
 const _: () = {
@@ -301,34 +301,86 @@ pub unsafe extern "C" fn bpf_delegation_reconfigure(
     d.update(|live| req.reconfigure(live));
 }
 
-/// Reads a consistent snapshot of a live delegation.
+/// Reads a consistent snapshot of a live delegation; returns its
+/// `BPF_DELEGATION_*` flags.
 ///
 /// # Safety
 ///
-/// `d` must come from [`bpf_delegation_create`] and be referenced by the
-/// caller; `out` must be valid for a write and `delegated` null or valid for
-/// a write.
+/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
+/// by the caller; `out` must be valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_delegation_read(
     d: *mut bindings::bpf_delegation,
     out: *mut bindings::bpf_delegation_opts,
-    delegated: *mut bool,
-) {
-    if out.is_null() {
-        return;
-    }
+) -> u32 {
     let state = if d.is_null() {
         State::default()
     } else {
         // SAFETY: `d` is referenced by the caller for this call.
         unsafe { borrow(d) }.read()
     };
-    // SAFETY: `out` is not null and valid for a write.
-    unsafe { out.write(masks_to_c(&state.masks)) };
-    if !delegated.is_null() {
-        // SAFETY: `delegated` is not null and valid for a write.
-        unsafe { delegated.write(state.delegated) };
+    if !out.is_null() {
+        // SAFETY: `out` is not null and valid for a write.
+        unsafe { out.write(masks_to_c(&state.masks)) };
     }
+    let mut flags = 0;
+    if state.delegated {
+        flags |= bindings::BPF_DELEGATION_DELEGATED;
+    }
+    if state.dead {
+        flags |= bindings::BPF_DELEGATION_DEAD;
+    }
+    flags
+}
+
+/// Decides whether a live delegation allows one use by a gated command,
+/// from one consistent snapshot; negative type values mean "not asked".
+///
+/// # Safety
+///
+/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
+/// by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_allows(
+    d: *mut bindings::bpf_delegation,
+    cmd: u32,
+    map_type: i64,
+    prog_type: i64,
+    attach_type: i64,
+) -> bool {
+    if d.is_null() {
+        return false;
+    }
+    let asked = |v: i64| u32::try_from(v).ok();
+    let prog = match (asked(prog_type), asked(attach_type)) {
+        (Some(p), Some(a)) => Some((p, a)),
+        (None, None) => None,
+        // Half a program question is not a question this policy answers.
+        _ => return false,
+    };
+    let u = Use {
+        cmd,
+        map_type: asked(map_type),
+        prog,
+    };
+    // SAFETY: `d` is referenced by the caller for this call.
+    unsafe { borrow(d) }.read().allows(&u)
+}
+
+/// Marks a live delegation dead: its superblock is gone, and whoever still
+/// holds it (a program's token) is allowed nothing more through it.
+///
+/// # Safety
+///
+/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
+/// by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_kill(d: *mut bindings::bpf_delegation) {
+    if d.is_null() {
+        return;
+    }
+    // SAFETY: `d` is referenced by the caller for this call.
+    unsafe { borrow(d) }.update(|live| State { dead: true, ..*live });
 }
 
 /// Shows a live delegation as mount options (`,delegate,delegate_cmds=...`).

@@ -143,37 +143,42 @@ static void delegation_live_object(struct kunit *test)
 	struct bpf_delegation_opts snap;
 	struct bpf_delegation *d = NULL;
 	char msg[BPF_DELEGATION_MSG_LEN];
-	bool delegated = false;
 
 	KUNIT_ASSERT_EQ(test, param(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, NULL, 0, false, msg), 0);
 	KUNIT_ASSERT_EQ(test, string(&req, "delegate_cmds", "any", msg), 0);
 	KUNIT_ASSERT_EQ(test, string(&req, "delegate_maps", "array:hash", msg), 0);
 	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
 	KUNIT_ASSERT_NOT_NULL(test, d);
-	bpf_delegation_read(d, &snap, &delegated);
-	KUNIT_EXPECT_TRUE(test, delegated);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_read(d, &snap), BPF_DELEGATION_DELEGATED);
 	KUNIT_EXPECT_EQ(test, snap.cmds, ~0ULL);
 	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_ARRAY) | BIT_ULL(BPF_MAP_TYPE_HASH));
 
 	/* A reconfigure applies only the named field. */
 	KUNIT_ASSERT_EQ(test, param(&narrow, "delegate_maps", BPF_DELEGATION_VALUE_STRING, "hash", 4, true, msg), 0);
+	KUNIT_EXPECT_TRUE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_ARRAY, -1, -1));
 	bpf_delegation_reconfigure(d, &narrow);
-	bpf_delegation_read(d, &snap, &delegated);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_read(d, &snap), BPF_DELEGATION_DELEGATED);
 	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_HASH));
 	KUNIT_EXPECT_EQ(test, snap.cmds, ~0ULL);
-	KUNIT_EXPECT_TRUE(test, delegated);
+	/* Checks see the new set at once. */
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_ARRAY, -1, -1));
+	KUNIT_EXPECT_TRUE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_HASH, -1, -1));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1, BPF_PROG_TYPE_XDP, -1));
 
 	/* Another holder keeps it alive after the superblock's put. */
 	bpf_delegation_get(d);
+	bpf_delegation_kill(d);
 	bpf_delegation_put(d);
-	bpf_delegation_read(d, &snap, NULL);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_read(d, &snap),
+			BPF_DELEGATION_DELEGATED | BPF_DELEGATION_DEAD);
 	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_HASH));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_HASH, -1, -1));
 	bpf_delegation_put(d);
 
-	/* NULL reads as nothing delegated. */
-	bpf_delegation_read(NULL, &snap, &delegated);
+	/* NULL reads as nothing delegated, and allows nothing. */
+	KUNIT_EXPECT_EQ(test, bpf_delegation_read(NULL, &snap), 0);
 	KUNIT_EXPECT_EQ(test, snap.cmds, 0);
-	KUNIT_EXPECT_FALSE(test, delegated);
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(NULL, BPF_MAP_CREATE, BPF_MAP_TYPE_HASH, -1, -1));
 }
 
 static void delegation_tiny_msg_buffer(struct kunit *test)

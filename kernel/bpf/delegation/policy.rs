@@ -178,8 +178,50 @@ impl Masks {
 pub struct State {
     /// The instance was created under the `delegate` flag.
     pub delegated: bool,
+    /// The superblock is gone: nothing is allowed any more, whoever still
+    /// holds the delegation (a program's token, say).
+    pub dead: bool,
     /// What it delegates.
     pub masks: Masks,
+}
+
+/// One use of a delegation by a gated command: the command and the types
+/// it asks for, checked against one state as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Use {
+    /// The `enum bpf_cmd` value.
+    pub cmd: u32,
+    /// `BPF_MAP_CREATE`: the map type.
+    pub map_type: Option<u32>,
+    /// `BPF_PROG_LOAD`: the program type and expected attach type.
+    pub prog: Option<(u32, u32)>,
+}
+
+fn has(mask: u64, value: u32) -> bool {
+    1u64.checked_shl(value).is_some_and(|bit| mask & bit != 0)
+}
+
+impl State {
+    /// Whether this state allows `u`: the command bit and every type bit it
+    /// names, and not after the superblock is gone.  Values beyond this
+    /// kernel's enums are never allowed, even by "any".
+    pub fn allows(&self, u: &Use) -> bool {
+        if self.dead || !has(self.masks.cmds, u.cmd) {
+            return false;
+        }
+        let in_range = |field: Field, value: u32| value < field.count() && has(self.masks.get(field), value);
+        if let Some(map_type) = u.map_type {
+            if !in_range(Field::Maps, map_type) {
+                return false;
+            }
+        }
+        if let Some((prog_type, attach_type)) = u.prog {
+            if !in_range(Field::Progs, prog_type) || !in_range(Field::Attachs, attach_type) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// What privileged callers asked for in one mount context, in call order.
@@ -212,6 +254,7 @@ impl Request {
     pub fn create(&self) -> State {
         State {
             delegated: self.delegate,
+            dead: false,
             masks: self.masks,
         }
     }
@@ -790,6 +833,7 @@ mod tests {
     fn reconfigure_applies_only_what_was_set() {
         let live = State {
             delegated: true,
+            dead: false,
             masks: Masks {
                 cmds: 1,
                 maps: MAP_STACK,
@@ -810,6 +854,61 @@ mod tests {
         let next = req.reconfigure(&live);
         assert!(next.masks.is_empty());
         assert!(next.delegated);
+    }
+
+    #[test]
+    fn allows_checks_one_state_as_a_whole() {
+        let live = State {
+            delegated: true,
+            dead: false,
+            masks: Masks {
+                cmds: 1 << CMD_MAP_CREATE | 1 << CMD_PROG_LOAD,
+                maps: MAP_STACK,
+                progs: 1 << 1,
+                attachs: 1,
+            },
+        };
+        let map = |t| Use {
+            cmd: CMD_MAP_CREATE,
+            map_type: Some(t),
+            prog: None,
+        };
+        let prog = |t, a| Use {
+            cmd: CMD_PROG_LOAD,
+            map_type: None,
+            prog: Some((t, a)),
+        };
+        assert!(live.allows(&map(23)));
+        assert!(!live.allows(&map(22)));
+        assert!(live.allows(&prog(1, 0)));
+        assert!(!live.allows(&prog(1, 1)));
+        assert!(!live.allows(&prog(2, 0)));
+        let btf = Use {
+            cmd: CMD_BTF_LOAD,
+            map_type: None,
+            prog: None,
+        };
+        assert!(!live.allows(&btf));
+        // "any" does not reach beyond this kernel's enums.
+        let any = State {
+            masks: Masks {
+                cmds: ANY,
+                maps: ANY,
+                progs: ANY,
+                attachs: ANY,
+            },
+            ..live
+        };
+        assert!(any.allows(&btf));
+        assert!(any.allows(&map(Field::Maps.count() - 1)));
+        assert!(!any.allows(&map(Field::Maps.count())));
+        assert!(!any.allows(&map(64)));
+        assert!(!any.allows(&prog(0, Field::Attachs.count())));
+        // Nothing once the superblock is gone.
+        assert!(!State { dead: true, ..any }.allows(&btf));
+        // A reset (zeroed blob) allows nothing.
+        let req = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        assert!(!req.reconfigure(&any).allows(&btf));
     }
 
     #[test]

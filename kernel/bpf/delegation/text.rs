@@ -268,6 +268,7 @@ mod tests {
     fn show_formats_like_upstream() {
         let state = State {
             delegated: true,
+            dead: false,
             masks: Masks {
                 cmds: 1 | 1 << 5,
                 maps: ANY,
@@ -281,6 +282,7 @@ mod tests {
         );
         let all_known = State {
             delegated: false,
+            dead: false,
             masks: Masks {
                 cmds: Field::Cmds.known_bits(),
                 ..Masks::default()
@@ -291,6 +293,7 @@ mod tests {
         // The first name of a value is shown.
         let alias = State {
             delegated: false,
+            dead: false,
             masks: Masks {
                 maps: 1 << 19,
                 ..Masks::default()
@@ -307,7 +310,11 @@ mod tests {
             progs: 1 << 6 | 1 << 31,
             attachs: 1 | 1 << 40,
         };
-        let b = Buf::shown(&State { delegated: false, masks });
+        let b = Buf::shown(&State {
+            delegated: false,
+            dead: false,
+            masks,
+        });
         let mut parsed = Masks::default();
         for opt in b.as_str().split(',').skip(1) {
             let (key, value) = opt.split_once('=').unwrap();
