@@ -31,7 +31,28 @@ enum agent_op {
 	OP_PICK_SET_STRING,	/* fsconfig(picked, SET_STRING, key, str) */
 	OP_PICK_RECONFIGURE,	/* fsconfig(picked, CMD_RECONFIGURE) */
 	OP_REMOUNT,		/* mount(2) MS_REMOUNT of str with data key */
+	OP_OPEN,		/* open str into slot key ("root", "opath", "other") */
+	OP_USE,			/* a command (arg: USE_*) with the fd in slot key */
+	OP_DROP_CAPS,		/* drop the CAP_* bits in str (a number) */
+	OP_SEND_SLOT,		/* send the fd in slot key to the parent */
+	OP_RECV_SLOT,		/* take an fd from the parent into slot key */
+	OP_FDINFO,		/* /proc/self/fdinfo of slot key */
+	OP_UMOUNT,		/* umount2(str, arg) */
+	OP_CLOSE,		/* close slot key */
+	OP_MKDIR,		/* mkdir(str) */
 	OP_EXIT,
+};
+
+/* What OP_USE does with the fd; each returns 0 or -errno. */
+enum agent_use {
+	USE_MAP_STACK,		/* create a stack map */
+	USE_MAP_QUEUE,		/* create a queue map */
+	USE_MAP_KEEP,		/* create an array map and keep it in slot "map" */
+	USE_MAP_UPDATE,		/* update element 0 of the kept map (no fd) */
+	USE_BTF,		/* load BTF */
+	USE_SOCKET_FILTER,	/* load a socket filter, expected attach type 0 */
+	USE_SOCKET_FILTER_ATTACH1, /* the same with expected attach type 1 */
+	USE_XDP,		/* load an XDP program (CAP_NET_ADMIN) */
 };
 
 struct agent_cmd {
@@ -93,11 +114,75 @@ static inline int read_super_options(const char *mountinfo, const char *path,
 	return ret;
 }
 
+enum { SLOT_TOKEN, SLOT_ROOT, SLOT_OPATH, SLOT_OTHER, SLOT_MAP, SLOT_NONE, SLOT_MAX };
+
+static int slot_of(const char *name)
+{
+	static const char *const names[SLOT_MAX] = {
+		"token", "root", "opath", "other", "map", "none",
+	};
+	int i;
+
+	for (i = 0; i < SLOT_MAX; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return SLOT_NONE;
+}
+
+static int agent_use(int use, int fd, int *slots)
+{
+	__u32 key = 0;
+	__u64 value = 42;
+	union bpf_attr attr;
+	int ret;
+
+	switch (use) {
+	case USE_MAP_STACK:
+		ret = map_create(BPF_MAP_TYPE_STACK, fd);
+		break;
+	case USE_MAP_QUEUE:
+		ret = map_create(BPF_MAP_TYPE_QUEUE, fd);
+		break;
+	case USE_MAP_KEEP:
+		ret = map_create(BPF_MAP_TYPE_ARRAY, fd);
+		if (ret >= 0) {
+			slots[SLOT_MAP] = ret;
+			return 0;
+		}
+		return ret;
+	case USE_MAP_UPDATE:
+		memset(&attr, 0, sizeof(attr));
+		attr.map_fd = slots[SLOT_MAP];
+		attr.key = (__u64)(unsigned long)&key;
+		attr.value = (__u64)(unsigned long)&value;
+		return sys_bpf(BPF_MAP_UPDATE_ELEM, &attr) ? -errno : 0;
+	case USE_BTF:
+		ret = btf_load(fd);
+		break;
+	case USE_SOCKET_FILTER:
+		ret = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, 0, 0, fd);
+		break;
+	case USE_SOCKET_FILTER_ATTACH1:
+		ret = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, 1, 0, fd);
+		break;
+	case USE_XDP:
+		ret = prog_load(BPF_PROG_TYPE_XDP, 0, 2 /* XDP_PASS */, fd);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret >= 0)
+		close(ret);
+	return ret < 0 ? ret : 0;
+}
+
 static int agent_main(int sock, void *arg)
 {
-	int ctx = -1, mnt = -1, token = -1, picked = -1;
+	int ctx = -1, mnt = -1, picked = -1;
+	int slots[SLOT_MAX] = { -1, -1, -1, -1, -1, -1 };
 	struct agent_cmd c;
 	struct agent_reply r;
+	char path[64];
 
 	(void)arg;
 	while (read(sock, &c, sizeof(c)) == sizeof(c)) {
@@ -151,14 +236,14 @@ static int agent_main(int sock, void *arg)
 				r.ret = -errno;
 				break;
 			}
-			if (token >= 0)
-				close(token);
-			token = token_create(fd);
-			r.ret = token < 0 ? token : 0;
+			if (slots[SLOT_TOKEN] >= 0)
+				close(slots[SLOT_TOKEN]);
+			slots[SLOT_TOKEN] = token_create(fd);
+			r.ret = slots[SLOT_TOKEN] < 0 ? slots[SLOT_TOKEN] : 0;
 			close(fd);
 			break;
 		case OP_MAP:
-			fd = map_create(c.arg, token);
+			fd = map_create(c.arg, slots[SLOT_TOKEN]);
 			r.ret = fd < 0 ? fd : 0;
 			if (fd >= 0)
 				close(fd);
@@ -183,6 +268,57 @@ static int agent_main(int sock, void *arg)
 			r.ret = mount(NULL, c.str, NULL, MS_REMOUNT,
 				      c.key[0] ? c.key : NULL) ? -errno : 0;
 			break;
+		case OP_OPEN:
+			fd = slot_of(c.key);
+			if (slots[fd] >= 0)
+				close(slots[fd]);
+			slots[fd] = open(c.str, (fd == SLOT_OPATH ? O_PATH : O_RDONLY) |
+					 O_DIRECTORY | O_CLOEXEC);
+			r.ret = slots[fd] < 0 ? -errno : 0;
+			break;
+		case OP_USE:
+			r.ret = agent_use(c.arg, slots[slot_of(c.key)], slots);
+			break;
+		case OP_DROP_CAPS:
+			r.ret = drop_caps(strtoull(c.str, NULL, 0));
+			break;
+		case OP_SEND_SLOT:
+			fd_out = slots[slot_of(c.key)];
+			r.ret = fd_out < 0 ? -EBADF : 0;
+			break;
+		case OP_RECV_SLOT:
+			fd = recv_fd(sock);
+			r.ret = fd < 0 ? fd : 0;
+			if (fd >= 0)
+				slots[slot_of(c.key)] = fd;
+			break;
+		case OP_FDINFO: {
+			FILE *f;
+			size_t n;
+
+			snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", slots[slot_of(c.key)]);
+			f = fopen(path, "re");
+			if (!f) {
+				r.ret = -errno;
+				break;
+			}
+			n = fread(r.str, 1, sizeof(r.str) - 1, f);
+			r.str[n] = '\0';
+			fclose(f);
+			break;
+		}
+		case OP_UMOUNT:
+			r.ret = umount2(c.str, c.arg) ? -errno : 0;
+			break;
+		case OP_CLOSE:
+			fd = slot_of(c.key);
+			if (slots[fd] >= 0)
+				close(slots[fd]);
+			slots[fd] = -1;
+			break;
+		case OP_MKDIR:
+			r.ret = mkdir(c.str, 0700) ? -errno : 0;
+			break;
 		case OP_EXIT:
 			return 0;
 		default:
@@ -193,6 +329,11 @@ static int agent_main(int sock, void *arg)
 			return 1;
 		if (r.has_fd && send_fd(sock, fd_out))
 			return 2;
+		/* The mount fd is the parent's now: keep nothing pinned here. */
+		if (c.op == OP_MOUNT && mnt >= 0) {
+			close(mnt);
+			mnt = -1;
+		}
 	}
 	return 3;
 }
@@ -227,6 +368,20 @@ static inline int agent_do(struct agent *a, int op, int arg, const char *key,
 	}
 	if (out)
 		snprintf(out, out_len, "%s", r.str);
+	return r.ret;
+}
+
+/* Hand the agent an fd for its slot @slot. */
+static inline int agent_give_fd(struct agent *a, const char *slot, int fd)
+{
+	struct agent_cmd c = { .op = OP_RECV_SLOT };
+	struct agent_reply r;
+
+	snprintf(c.key, sizeof(c.key), "%s", slot);
+	if (write(a->sock, &c, sizeof(c)) != sizeof(c) || send_fd(a->sock, fd))
+		return -EPIPE;
+	if (read(a->sock, &r, sizeof(r)) != sizeof(r))
+		return -EPIPE;
 	return r.ret;
 }
 

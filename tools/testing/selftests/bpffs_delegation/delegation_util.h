@@ -22,6 +22,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/capability.h>
 #include <linux/mount.h>
 
 #ifndef BPF_FS_MAGIC
@@ -65,6 +67,72 @@ static inline int map_create(enum bpf_map_type type, int token_fd)
 		attr.map_token_fd = token_fd;
 	}
 	fd = sys_bpf(BPF_MAP_CREATE, &attr);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Load a minimal BTF blob (one 32-bit int); token_fd < 0 means no token.
+ * Returns the fd or -errno.
+ */
+static inline int btf_load(int token_fd)
+{
+	struct {
+		struct btf_header hdr;
+		__u32 types[4];
+		char strs[5];
+	} __attribute__((packed)) blob = {
+		.hdr = {
+			.magic = BTF_MAGIC,
+			.version = BTF_VERSION,
+			.hdr_len = sizeof(struct btf_header),
+			.type_off = 0,
+			.type_len = sizeof(blob.types),
+			.str_off = sizeof(blob.types),
+			.str_len = sizeof(blob.strs),
+		},
+		/* "int": name at 1, BTF_KIND_INT, 4 bytes, signed, 32 bits */
+		.types = { 1, BTF_KIND_INT << 24, 4, (BTF_INT_SIGNED << 24) | 32 },
+		.strs = "\0int",
+	};
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.btf = (__u64)(unsigned long)&blob;
+	attr.btf_size = sizeof(blob);
+	if (token_fd >= 0) {
+		attr.btf_flags = BPF_F_TOKEN_FD;
+		attr.btf_token_fd = token_fd;
+	}
+	fd = sys_bpf(BPF_BTF_LOAD, &attr);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Load "return @ret" as a program of @type with @attach as expected attach
+ * type; token_fd < 0 means no token.  Returns the fd or -errno.
+ */
+static inline int prog_load(enum bpf_prog_type type, enum bpf_attach_type attach,
+			    int ret, int token_fd)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = ret },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = type;
+	attr.expected_attach_type = attach;
+	attr.insns = (__u64)(unsigned long)insns;
+	attr.insn_cnt = 2;
+	attr.license = (__u64)(unsigned long)"GPL";
+	if (token_fd >= 0) {
+		attr.prog_flags = BPF_F_TOKEN_FD;
+		attr.prog_token_fd = token_fd;
+	}
+	fd = sys_bpf(BPF_PROG_LOAD, &attr);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -213,6 +281,19 @@ static inline int wait_child(pid_t pid)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 200 + WTERMSIG(status);
+}
+
+/* Drop capabilities (a mask of CAP_* bits) from the effective set. */
+static inline int drop_caps(__u64 caps)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(__NR_capget, &hdr, data))
+		return -errno;
+	data[0].effective &= ~(__u32)caps;
+	data[1].effective &= ~(__u32)(caps >> 32);
+	return syscall(__NR_capset, &hdr, data) ? -errno : 0;
 }
 
 static inline char *mask_str(char *buf, size_t len, uint64_t mask)

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BPF_MAP_CREATE, BPF_BTF_LOAD and BPF_PROG_LOAD checked against the live
+ * delegation of a bpffs superblock, through a BPF token made from it or
+ * through an fd of its root.
+ *
+ * kernel.unprivileged_bpf_disabled is pinned to 2 in every test: with 0,
+ * array maps and socket filters need no capability at all and a "denied"
+ * case would prove nothing.
+ */
+#include "delegation_agent.h"
+#include "../kselftest_harness.h"
+
+#ifndef BPF_DELEGATION_OPTS_SIZE_VER0
+struct bpf_delegation_opts {
+	__u64 cmds, maps, progs, attachs;
+};
+#endif
+
+#define MNT "/tmp/bpffs-gating"
+#define CMD(c) (1ULL << (c))
+#define ALL_CMDS (CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD) | CMD(BPF_PROG_LOAD))
+
+static int set_opts(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
+{
+	struct bpf_delegation_opts o = { cmds, maps, progs, attachs };
+
+	return sys_fsconfig(fd, FSCONFIG_SET_BINARY, "abilities", &o, sizeof(o)) ? -errno : 0;
+}
+
+FIXTURE(gating) {
+	struct agent a;
+	int fs_fd;
+	int mnt_fd;
+};
+
+FIXTURE_SETUP(gating)
+{
+	self->mnt_fd = -1;
+	ASSERT_EQ(write_file("/proc/sys/kernel/unprivileged_bpf_disabled", "2"), 0);
+	ASSERT_EQ(agent_start(&self->a), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_FSOPEN, 0, NULL, NULL, &self->fs_fd, NULL, 0), 0);
+}
+
+FIXTURE_TEARDOWN(gating)
+{
+	if (self->mnt_fd >= 0)
+		close(self->mnt_fd);
+	close(self->fs_fd);
+	EXPECT_EQ(agent_stop(&self->a), 0);
+}
+
+/* The parent delegates, the child creates and mounts, opens the root and makes a token. */
+static int delegate(FIXTURE_DATA(gating) *self, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
+{
+	int ret = set_opts(self->fs_fd, cmds, maps, progs, attachs);
+
+	ret = ret ?: (sys_fsconfig(self->fs_fd, FSCONFIG_SET_FLAG, "delegate", NULL, 0) ? -errno : 0);
+	ret = ret ?: agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0);
+	ret = ret ?: agent_do(&self->a, OP_MOUNT, 0, NULL, MNT, &self->mnt_fd, NULL, 0);
+	ret = ret ?: agent_do(&self->a, OP_OPEN, 0, "root", MNT, NULL, NULL, 0);
+	return ret ?: agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0);
+}
+
+static int use(FIXTURE_DATA(gating) *self, const char *slot, enum agent_use u)
+{
+	return agent_do(&self->a, OP_USE, u, slot, NULL, NULL, NULL, 0);
+}
+
+/* The privileged side replaces the live set through a reconfigure context. */
+static int reconfigure_fd(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
+{
+	int ret = set_opts(fd, cmds, maps, progs, attachs);
+
+	return ret ?: (sys_fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) ? -errno : 0);
+}
+
+static int reconfigure(FIXTURE_DATA(gating) *self, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
+{
+	int fd = sys_fspick(self->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = reconfigure_fd(fd, cmds, maps, progs, attachs);
+	close(fd);
+	return ret;
+}
+
+static const char *const fds[] = { "token", "root" };
+
+TEST_F(gating, map_create)
+{
+	int i;
+
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE), 1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STACK), 0) TH_LOG("%s", fds[i]);
+		/* The mask denies: falls back to global capabilities. */
+		EXPECT_EQ(use(self, fds[i], USE_MAP_QUEUE), -EPERM) TH_LOG("%s", fds[i]);
+		/* Other commands are not delegated. */
+		EXPECT_EQ(use(self, fds[i], USE_BTF), -EPERM) TH_LOG("%s", fds[i]);
+	}
+	EXPECT_EQ(use(self, "none", USE_MAP_STACK), -EPERM);
+}
+
+TEST_F(gating, btf_load)
+{
+	int i;
+
+	ASSERT_EQ(delegate(self, CMD(BPF_BTF_LOAD), 0, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_BTF), 0) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STACK), -EPERM) TH_LOG("%s", fds[i]);
+	}
+	EXPECT_EQ(use(self, "none", USE_BTF), -EPERM);
+}
+
+TEST_F(gating, prog_load)
+{
+	int i;
+
+	ASSERT_EQ(delegate(self, CMD(BPF_PROG_LOAD),
+			   0, (1ULL << BPF_PROG_TYPE_SOCKET_FILTER) | (1ULL << BPF_PROG_TYPE_XDP),
+			   1ULL << 0 /* expected_attach_type defaults to 0 */), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER), 0) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_XDP), 0) TH_LOG("%s", fds[i]);
+		/* Attach type 1 is not delegated. */
+		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER_ATTACH1), -EPERM) TH_LOG("%s", fds[i]);
+	}
+	EXPECT_EQ(use(self, "none", USE_SOCKET_FILTER), -EPERM);
+}
+
+TEST_F(gating, prog_type_not_delegated)
+{
+	ASSERT_EQ(delegate(self, CMD(BPF_PROG_LOAD), 0, 1ULL << BPF_PROG_TYPE_SOCKET_FILTER, 1), 0);
+	EXPECT_EQ(use(self, "token", USE_XDP), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_XDP), -EPERM);
+}
+
+/*
+ * Delegation opens a command and its types; the capability each needs is
+ * still checked in the superblock's user namespace (CAP_SYS_ADMIN standing
+ * in for the others).
+ */
+TEST_F(gating, capability_missing_in_userns)
+{
+	char caps[32];
+
+	ASSERT_EQ(delegate(self, ALL_CMDS, ~0ULL, ~0ULL, ~0ULL), 0);
+	/* Without CAP_NET_ADMIN: XDP refused, socket filters still fine. */
+	snprintf(caps, sizeof(caps), "%llu", (1ULL << CAP_NET_ADMIN) | (1ULL << CAP_SYS_ADMIN));
+	ASSERT_EQ(agent_do(&self->a, OP_DROP_CAPS, 0, NULL, caps, NULL, NULL, 0), 0);
+	EXPECT_EQ(use(self, "token", USE_XDP), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_XDP), -EPERM);
+	EXPECT_EQ(use(self, "token", USE_SOCKET_FILTER), 0);
+	EXPECT_EQ(use(self, "root", USE_SOCKET_FILTER), 0);
+	/* Without CAP_BPF: nothing. */
+	snprintf(caps, sizeof(caps), "%llu", 1ULL << CAP_BPF);
+	ASSERT_EQ(agent_do(&self->a, OP_DROP_CAPS, 0, NULL, caps, NULL, NULL, 0), 0);
+	EXPECT_EQ(use(self, "token", USE_MAP_STACK), -EPERM);
+	EXPECT_EQ(use(self, "token", USE_BTF), -EPERM);
+	EXPECT_EQ(use(self, "token", USE_SOCKET_FILTER), -EPERM);
+	/* The root fd needs CAP_BPF to stand in for a token at all. */
+	EXPECT_EQ(use(self, "root", USE_MAP_STACK), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_BTF), -EPERM);
+}
+
+/* A token or bpffs fd is no use in a sibling user namespace. */
+TEST_F(gating, sibling_userns)
+{
+	struct agent b;
+	int fd, i;
+
+	ASSERT_EQ(delegate(self, ALL_CMDS, ~0ULL, ~0ULL, ~0ULL), 0);
+	ASSERT_EQ(agent_start(&b), 0);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(agent_do(&self->a, OP_SEND_SLOT, 0, fds[i], NULL, &fd, NULL, 0), 0);
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ(agent_give_fd(&b, "token", fd), 0);
+		close(fd);
+		EXPECT_EQ(agent_do(&b, OP_USE, USE_MAP_STACK, "token", NULL, NULL, NULL, 0), -EPERM)
+			TH_LOG("%s", fds[i]);
+		EXPECT_EQ(agent_do(&b, OP_USE, USE_BTF, "token", NULL, NULL, NULL, 0), -EPERM)
+			TH_LOG("%s", fds[i]);
+		EXPECT_EQ(agent_do(&b, OP_USE, USE_SOCKET_FILTER, "token", NULL, NULL, NULL, 0), -EPERM)
+			TH_LOG("%s", fds[i]);
+	}
+	EXPECT_EQ(agent_stop(&b), 0);
+}
+
+TEST_F(gating, fds_that_are_not_a_delegated_root)
+{
+	ASSERT_EQ(delegate(self, ALL_CMDS, ~0ULL, ~0ULL, ~0ULL), 0);
+	/* O_PATH: skipped by fdget(), as BPF_TOKEN_CREATE skips it. */
+	ASSERT_EQ(agent_do(&self->a, OP_OPEN, 0, "opath", MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(use(self, "opath", USE_MAP_STACK), -EBADF);
+	/* Not a bpffs. */
+	ASSERT_EQ(agent_do(&self->a, OP_OPEN, 0, "other", "/tmp", NULL, NULL, 0), 0);
+	EXPECT_EQ(use(self, "other", USE_MAP_STACK), -EINVAL);
+	EXPECT_EQ(use(self, "other", USE_BTF), -EINVAL);
+	EXPECT_EQ(use(self, "other", USE_SOCKET_FILTER), -EINVAL);
+	/* A bpffs directory that is not the root. */
+	ASSERT_EQ(agent_do(&self->a, OP_MKDIR, 0, NULL, MNT "/sub", NULL, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_OPEN, 0, "other", MNT "/sub", NULL, NULL, 0), 0);
+	EXPECT_EQ(use(self, "other", USE_MAP_STACK), -EINVAL);
+	/* The root itself works. */
+	EXPECT_EQ(use(self, "root", USE_MAP_STACK), 0);
+}
+
+/* An instance without delegation gives no token and its root gives nothing. */
+TEST_F(gating, undelegated_bpffs_root)
+{
+	/* Upstream's way: the privileged side creates it, with nothing delegated. */
+	ASSERT_EQ(sys_fsconfig(self->fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_MOUNT, 0, NULL, MNT, &self->mnt_fd, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_OPEN, 0, "root", MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0), -ENOENT);
+	EXPECT_EQ(use(self, "root", USE_MAP_STACK), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_BTF), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_SOCKET_FILTER), -EPERM);
+}
+
+/* What the privileged side narrows or resets stops working at once, through old fds too. */
+TEST_F(gating, revocation_is_live)
+{
+	int i;
+
+	ASSERT_EQ(delegate(self, ALL_CMDS, 1ULL << BPF_MAP_TYPE_STACK,
+			   1ULL << BPF_PROG_TYPE_SOCKET_FILTER, 1), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STACK), 0);
+		EXPECT_EQ(use(self, fds[i], USE_BTF), 0);
+		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER), 0);
+	}
+	/* Narrow: maps go, the rest stays. */
+	ASSERT_EQ(reconfigure(self, CMD(BPF_BTF_LOAD) | CMD(BPF_PROG_LOAD), 0,
+			      1ULL << BPF_PROG_TYPE_SOCKET_FILTER, 1), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STACK), -EPERM) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_BTF), 0) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER), 0) TH_LOG("%s", fds[i]);
+	}
+	/* Reset: nothing. */
+	ASSERT_EQ(reconfigure(self, 0, 0, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STACK), -EPERM) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_BTF), -EPERM) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER), -EPERM) TH_LOG("%s", fds[i]);
+	}
+	/* Widen again: the same old token and fd work again. */
+	ASSERT_EQ(reconfigure(self, CMD(BPF_MAP_CREATE), 1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STACK), 0) TH_LOG("%s", fds[i]);
+	}
+}
+
+/* Revocation stops new creations; what was created keeps working. */
+TEST_F(gating, created_objects_outlive_revocation)
+{
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE), 1ULL << BPF_MAP_TYPE_ARRAY, 0, 0), 0);
+	ASSERT_EQ(use(self, "token", USE_MAP_KEEP), 0);
+	ASSERT_EQ(reconfigure(self, 0, 0, 0, 0), 0);
+	EXPECT_EQ(use(self, "none", USE_MAP_UPDATE), 0);
+}
+
+TEST_F(gating, token_fdinfo_shows_the_live_set)
+{
+	char info[1024];
+
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE), 1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_FDINFO, 0, "token", NULL, NULL, info, sizeof(info)), 0);
+	EXPECT_NE(strstr(info, "allowed_cmds:\t0x1\n"), NULL) TH_LOG("%s", info);
+	EXPECT_NE(strstr(info, "allowed_maps:\t0x800000\n"), NULL) TH_LOG("%s", info);
+	EXPECT_NE(strstr(info, "delegation:\tlive\n"), NULL) TH_LOG("%s", info);
+	ASSERT_EQ(reconfigure(self, CMD(BPF_MAP_CREATE), 1ULL << BPF_MAP_TYPE_QUEUE, 0, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_FDINFO, 0, "token", NULL, NULL, info, sizeof(info)), 0);
+	EXPECT_NE(strstr(info, "allowed_maps:\t0x400000\n"), NULL) TH_LOG("%s", info);
+	ASSERT_EQ(reconfigure(self, 0, 0, 0, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_FDINFO, 0, "token", NULL, NULL, info, sizeof(info)), 0);
+	EXPECT_NE(strstr(info, "delegation:\trevoked\n"), NULL) TH_LOG("%s", info);
+}
+
+/*
+ * A token keeps its instance mounted, as upstream: umount is EBUSY, and after
+ * a lazy unmount the token keeps working (and the privileged side can still
+ * revoke through the mount fd it holds).
+ */
+TEST_F(gating, unmount_with_a_live_token)
+{
+	int pick;
+
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE), 1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
+	/* A reconfigure context holds the superblock, not the mount. */
+	pick = sys_fspick(self->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	ASSERT_GE(pick, 0);
+	close(self->mnt_fd);
+	self->mnt_fd = -1;
+	ASSERT_EQ(agent_do(&self->a, OP_CLOSE, 0, "root", NULL, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_UMOUNT, 0, NULL, MNT, NULL, NULL, 0), -EBUSY);
+	EXPECT_EQ(agent_do(&self->a, OP_UMOUNT, MNT_DETACH, NULL, MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(use(self, "token", USE_MAP_STACK), 0);
+	/* Still under the privileged side's control. */
+	ASSERT_EQ(reconfigure_fd(pick, 0, 0, 0, 0), 0);
+	EXPECT_EQ(use(self, "token", USE_MAP_STACK), -EPERM);
+	close(pick);
+}
+
+TEST_HARNESS_MAIN
