@@ -223,8 +223,12 @@ pub unsafe extern "C" fn bpf_delegation_parse_param(
             None => return EINVAL.to_errno(),
         },
         bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_USERNS_SAME => Value::Fd(Userns::Same),
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_USERNS_OTHER => Value::Fd(Userns::Other),
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_FD_OTHER => Value::Fd(Userns::NotUserns),
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_USERNS_OTHER => {
+            Value::Fd(Userns::Other)
+        }
+        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_FD_OTHER => {
+            Value::Fd(Userns::NotUserns)
+        }
         _ => Value::Other,
     };
     let ctx = Context {
@@ -247,7 +251,6 @@ pub unsafe extern "C" fn bpf_delegation_parse_param(
         }
     }
 }
-
 
 /// Decides whether a superblock may be created from a context and, if so,
 /// makes its live delegation; see `include/linux/bpf_delegation.h`.
@@ -380,7 +383,10 @@ pub unsafe extern "C" fn bpf_delegation_kill(d: *mut bindings::bpf_delegation) {
         return;
     }
     // SAFETY: `d` is referenced by the caller for this call.
-    unsafe { borrow(d) }.update(|live| State { dead: true, ..*live });
+    unsafe { borrow(d) }.update(|live| State {
+        dead: true,
+        ..*live
+    });
 }
 
 /// Shows a live delegation as mount options (`,delegate,delegate_cmds=...`).
@@ -390,7 +396,10 @@ pub unsafe extern "C" fn bpf_delegation_kill(d: *mut bindings::bpf_delegation) {
 /// `d` must come from [`bpf_delegation_create`] and be referenced by the
 /// caller; `m` must be the valid `struct seq_file` of a `show_options` call.
 #[no_mangle]
-pub unsafe extern "C" fn bpf_delegation_show(d: *mut bindings::bpf_delegation, m: *mut bindings::seq_file) {
+pub unsafe extern "C" fn bpf_delegation_show(
+    d: *mut bindings::bpf_delegation,
+    m: *mut bindings::seq_file,
+) {
     if d.is_null() || m.is_null() {
         return;
     }

@@ -209,7 +209,8 @@ impl State {
         if self.dead || !has(self.masks.cmds, u.cmd) {
             return false;
         }
-        let in_range = |field: Field, value: u32| value < field.count() && has(self.masks.get(field), value);
+        let in_range =
+            |field: Field, value: u32| value < field.count() && has(self.masks.get(field), value);
         if let Some(map_type) = u.map_type {
             if !in_range(Field::Maps, map_type) {
                 return false;
@@ -600,7 +601,9 @@ pub fn parse_blob(blob: &[u8]) -> Result<Masks, BlobError> {
         let bad = mask & !field.allowed_bits();
         if mask != ANY && bad != 0 {
             return Err(match field {
-                Field::Cmds if bad & field.known_bits() == bad => BlobError::UngatedCmds { bits: bad },
+                Field::Cmds if bad & field.known_bits() == bad => {
+                    BlobError::UngatedCmds { bits: bad }
+                }
                 _ => BlobError::UnknownBits { field, bits: bad },
             });
         }
@@ -634,7 +637,12 @@ mod tests {
     const YES: &dyn Fn() -> bool = &|| true;
     const NO: &dyn Fn() -> bool = &|| false;
 
-    fn param<'a>(req: &Request, key: &'a str, value: Value<'a>, ctx: &Context) -> Result<Request, Error<'a>> {
+    fn param<'a>(
+        req: &Request,
+        key: &'a str,
+        value: Value<'a>,
+        ctx: &Context,
+    ) -> Result<Request, Error<'a>> {
         parse_param(req, key.as_bytes(), value, ctx, YES).expect("a delegation key")
     }
 
@@ -660,9 +668,15 @@ mod tests {
         assert_eq!(parse_blob(&[0; 32]), Ok(Masks::default()));
         assert_eq!(parse_blob(&[0; 40]), Ok(Masks::default()));
         assert_eq!(parse_blob(&[0; 4096]), Ok(Masks::default()));
-        assert_eq!(parse_blob(&[0; 4097]), Err(BlobError::TooBig { size: 4097 }));
+        assert_eq!(
+            parse_blob(&[0; 4097]),
+            Err(BlobError::TooBig { size: 4097 })
+        );
         let b = blob([0; 4], &[0, 0, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(parse_blob(&b[..40]), Err(BlobError::NonZeroTail { offset: 39 }));
+        assert_eq!(
+            parse_blob(&b[..40]),
+            Err(BlobError::NonZeroTail { offset: 39 })
+        );
         assert_eq!(BlobError::NonZeroTail { offset: 39 }.errno(), E2BIG);
         assert_eq!(BlobError::TooBig { size: 4097 }.errno(), E2BIG);
         assert_eq!(BlobError::TooSmall { size: 31 }.errno(), EINVAL);
@@ -704,7 +718,10 @@ mod tests {
         );
         // The highest known values are accepted.
         let top = |f: Field| 1u64 << (f.count() - 1);
-        let b = blob([0, top(Field::Maps), top(Field::Progs), top(Field::Attachs)], &[]);
+        let b = blob(
+            [0, top(Field::Maps), top(Field::Progs), top(Field::Attachs)],
+            &[],
+        );
         assert!(parse_blob(&b[..32]).is_ok());
     }
 
@@ -736,7 +753,12 @@ mod tests {
             "delegate_attachs",
         ] {
             // Zero values too, and whatever the type.
-            for value in [Value::Flag, Value::String(b"0"), Value::Blob(&[0; 32]), Value::Other] {
+            for value in [
+                Value::Flag,
+                Value::String(b"0"),
+                Value::Blob(&[0; 32]),
+                Value::Other,
+            ] {
                 let r = parse_param(&req, key.as_bytes(), value, &CTX, NO).unwrap();
                 assert_eq!(r.map_err(|e| e.errno()), Err(EPERM), "{key}");
             }
@@ -750,8 +772,22 @@ mod tests {
             asked.set(true);
             false
         };
-        assert!(parse_param(&Request::default(), b"mode", Value::String(b"700"), &CTX, &probe).is_none());
-        assert!(parse_param(&Request::default(), b"uid", Value::String(b"0"), &CTX, &probe).is_none());
+        assert!(parse_param(
+            &Request::default(),
+            b"mode",
+            Value::String(b"700"),
+            &CTX,
+            &probe
+        )
+        .is_none());
+        assert!(parse_param(
+            &Request::default(),
+            b"uid",
+            Value::String(b"0"),
+            &CTX,
+            &probe
+        )
+        .is_none());
         assert!(!asked.get());
     }
 
@@ -759,17 +795,36 @@ mod tests {
     fn blobs_are_never_ignored() {
         let r = parse_param(&Request::default(), b"uid", Value::Blob(&[0; 32]), &CTX, NO);
         assert!(matches!(r, Some(Err(Error::BlobForOtherKey(b"uid")))));
-        let r = parse_param(&Request::default(), b"nonsense", Value::Blob(&[0; 32]), &CTX, YES);
+        let r = parse_param(
+            &Request::default(),
+            b"nonsense",
+            Value::Blob(&[0; 32]),
+            &CTX,
+            YES,
+        );
         assert_eq!(r.unwrap().unwrap_err().errno(), EINVAL);
         // Unknown string keys stay ignored, as bpffs always did.
-        assert!(parse_param(&Request::default(), b"nonsense", Value::String(b"x"), &CTX, YES).is_none());
+        assert!(parse_param(
+            &Request::default(),
+            b"nonsense",
+            Value::String(b"x"),
+            &CTX,
+            YES
+        )
+        .is_none());
     }
 
     #[test]
     fn keys_take_one_type() {
         let req = Request::default();
-        assert_eq!(param(&req, "abilities", Value::String(b"any"), &CTX), Err(Error::WrongType(Key::Abilities)));
-        assert_eq!(param(&req, "delegate", Value::String(b"1"), &CTX), Err(Error::WrongType(Key::Delegate)));
+        assert_eq!(
+            param(&req, "abilities", Value::String(b"any"), &CTX),
+            Err(Error::WrongType(Key::Abilities))
+        );
+        assert_eq!(
+            param(&req, "delegate", Value::String(b"1"), &CTX),
+            Err(Error::WrongType(Key::Delegate))
+        );
         assert_eq!(
             param(&req, "delegate_cmds", Value::Blob(&[0; 32]), &CTX),
             Err(Error::WrongType(Key::Strings(Field::Cmds)))
@@ -789,8 +844,14 @@ mod tests {
             init_userns: true,
             reconfigure: false,
         };
-        assert_eq!(param(&req, "delegate", Value::Flag, &init), Err(Error::DelegateInitUserns));
-        assert_eq!(param(&req, "delegate", Value::Flag, &RECONF), Err(Error::DelegateReconfigure));
+        assert_eq!(
+            param(&req, "delegate", Value::Flag, &init),
+            Err(Error::DelegateInitUserns)
+        );
+        assert_eq!(
+            param(&req, "delegate", Value::Flag, &RECONF),
+            Err(Error::DelegateReconfigure)
+        );
         assert!(may_create(&r, false, NO));
         assert!(!may_create(&req, false, NO));
         assert!(may_create(&req, false, YES));
@@ -800,13 +861,18 @@ mod tests {
     #[test]
     fn delegate_userns_must_match() {
         let req = Request::default();
-        assert_eq!(param(&req, "delegate_userns", Value::Fd(Userns::Same), &CTX), Ok(req));
+        assert_eq!(
+            param(&req, "delegate_userns", Value::Fd(Userns::Same), &CTX),
+            Ok(req)
+        );
         assert_eq!(
             param(&req, "delegate_userns", Value::Fd(Userns::Other), &CTX),
             Err(Error::Userns(Userns::Other))
         );
         assert_eq!(
-            param(&req, "delegate_userns", Value::Fd(Userns::NotUserns), &CTX).unwrap_err().errno(),
+            param(&req, "delegate_userns", Value::Fd(Userns::NotUserns), &CTX)
+                .unwrap_err()
+                .errno(),
             EINVAL
         );
     }
@@ -825,7 +891,13 @@ mod tests {
         assert_eq!(req.masks.maps, MAP_STACK | 1 << 1);
         // A failed parameter changes nothing.
         let before = req;
-        assert!(param(&req, "delegate_maps", Value::String(b"array:nonsense"), &CTX).is_err());
+        assert!(param(
+            &req,
+            "delegate_maps",
+            Value::String(b"array:nonsense"),
+            &CTX
+        )
+        .is_err());
         assert_eq!(req, before);
     }
 
@@ -844,13 +916,25 @@ mod tests {
         // An empty context (the container's own remount) changes nothing.
         assert_eq!(Request::default().reconfigure(&live), live);
         // A string replaces just its field.
-        let req = param(&Request::default(), "delegate_maps", Value::String(b"array"), &RECONF).unwrap();
+        let req = param(
+            &Request::default(),
+            "delegate_maps",
+            Value::String(b"array"),
+            &RECONF,
+        )
+        .unwrap();
         let next = req.reconfigure(&live);
         assert_eq!(next.masks.maps, 1 << 2);
         assert_eq!(next.masks.cmds, 1);
         assert!(next.delegated);
         // A zeroed blob resets all four.
-        let req = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        let req = param(
+            &Request::default(),
+            "abilities",
+            Value::Blob(&[0; 32]),
+            &RECONF,
+        )
+        .unwrap();
         let next = req.reconfigure(&live);
         assert!(next.masks.is_empty());
         assert!(next.delegated);
@@ -907,7 +991,13 @@ mod tests {
         // Nothing once the superblock is gone.
         assert!(!State { dead: true, ..any }.allows(&btf));
         // A reset (zeroed blob) allows nothing.
-        let req = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        let req = param(
+            &Request::default(),
+            "abilities",
+            Value::Blob(&[0; 32]),
+            &RECONF,
+        )
+        .unwrap();
         assert!(!req.reconfigure(&any).allows(&btf));
     }
 
@@ -922,11 +1012,22 @@ mod tests {
                 Ok(())
             }
         }
-        let e = param(&Request::default(), "delegate_maps", Value::String(b"array:hsah"), &CTX).unwrap_err();
+        let e = param(
+            &Request::default(),
+            "delegate_maps",
+            Value::String(b"array:hsah"),
+            &CTX,
+        )
+        .unwrap_err();
         let mut b = Buf([0; 160], 0);
         write!(b, "{e}").unwrap();
-        assert_eq!(core::str::from_utf8(&b.0[..b.1]).unwrap(), "delegate_maps: unknown name 'hsah'");
-        let e = parse_param(&Request::default(), b"delegate", Value::Flag, &CTX, NO).unwrap().unwrap_err();
+        assert_eq!(
+            core::str::from_utf8(&b.0[..b.1]).unwrap(),
+            "delegate_maps: unknown name 'hsah'"
+        );
+        let e = parse_param(&Request::default(), b"delegate", Value::Flag, &CTX, NO)
+            .unwrap()
+            .unwrap_err();
         let mut b = Buf([0; 160], 0);
         write!(b, "{e}").unwrap();
         assert_eq!(

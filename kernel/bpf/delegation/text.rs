@@ -71,7 +71,9 @@ pub fn write_bytes(w: &mut dyn Write, bytes: &[u8]) -> fmt::Result {
 
 fn strip_prefix_ignore_case<'a>(s: &'a [u8], prefix: &str) -> &'a [u8] {
     match s.get(..prefix.len()) {
-        Some(head) if head.eq_ignore_ascii_case(prefix.as_bytes()) => s.get(prefix.len()..).unwrap_or_default(),
+        Some(head) if head.eq_ignore_ascii_case(prefix.as_bytes()) => {
+            s.get(prefix.len()..).unwrap_or_default()
+        }
         _ => s,
     }
 }
@@ -96,7 +98,9 @@ fn parse_u64(s: &[u8]) -> Result<u64, NumError> {
     let s = s.strip_suffix(b"\n").unwrap_or(s);
     let s = s.strip_prefix(b"+").unwrap_or(s);
     let (radix, digits) = match s {
-        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => (16, rest),
+        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => {
+            (16, rest)
+        }
         [b'0', rest @ ..] if !rest.is_empty() => (8, rest),
         _ => (10, s),
     };
@@ -192,7 +196,10 @@ mod tests {
     impl Write for Buf {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             let end = self.1 + s.len();
-            self.0.get_mut(self.1..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+            self.0
+                .get_mut(self.1..end)
+                .ok_or(fmt::Error)?
+                .copy_from_slice(s.as_bytes());
             self.1 = end;
             Ok(())
         }
@@ -210,12 +217,20 @@ mod tests {
 
     #[test]
     fn names_any_case_with_or_without_prefix() {
-        for s in ["map_create", "MAP_CREATE", "bpf_map_create", "BPF_Map_Create"] {
+        for s in [
+            "map_create",
+            "MAP_CREATE",
+            "bpf_map_create",
+            "BPF_Map_Create",
+        ] {
             assert_eq!(parse_list(Field::Cmds, s.as_bytes()), Ok(1), "{s}");
         }
         assert_eq!(parse_list(Field::Maps, b"BPF_MAP_TYPE_STACK"), Ok(1 << 23));
         assert_eq!(parse_list(Field::Maps, b"stack"), Ok(1 << 23));
-        assert_eq!(parse_list(Field::Progs, b"socket_filter:xdp"), Ok(1 << 1 | 1 << 6));
+        assert_eq!(
+            parse_list(Field::Progs, b"socket_filter:xdp"),
+            Ok(1 << 1 | 1 << 6)
+        );
         assert_eq!(parse_list(Field::Attachs, b"cgroup_inet_ingress"), Ok(1));
         // The name of another enum is not a name here.
         assert_eq!(
@@ -226,7 +241,10 @@ mod tests {
 
     #[test]
     fn aliases_parse() {
-        assert_eq!(parse_list(Field::Cmds, b"prog_run"), parse_list(Field::Cmds, b"prog_test_run"));
+        assert_eq!(
+            parse_list(Field::Cmds, b"prog_run"),
+            parse_list(Field::Cmds, b"prog_test_run")
+        );
         assert_eq!(
             parse_list(Field::Maps, b"cgroup_storage"),
             parse_list(Field::Maps, b"cgroup_storage_deprecated")
@@ -244,15 +262,27 @@ mod tests {
             parse_list(Field::Maps, b"0x10000000000000000"),
             Err(TextError::OutOfRange(b"0x10000000000000000"))
         );
-        assert_eq!(parse_list(Field::Maps, b"09"), Err(TextError::UnknownName(b"09")));
-        assert_eq!(parse_list(Field::Maps, b"0x"), Err(TextError::UnknownName(b"0x")));
+        assert_eq!(
+            parse_list(Field::Maps, b"09"),
+            Err(TextError::UnknownName(b"09"))
+        );
+        assert_eq!(
+            parse_list(Field::Maps, b"0x"),
+            Err(TextError::UnknownName(b"0x"))
+        );
     }
 
     #[test]
     fn tokens_or_together_numbers_included() {
         // Upstream's parser let the number overwrite "array"; it must not.
-        assert_eq!(parse_list(Field::Maps, b"array:0x800000"), Ok(1 << 2 | 1 << 23));
-        assert_eq!(parse_list(Field::Maps, b"0x800000:array"), Ok(1 << 2 | 1 << 23));
+        assert_eq!(
+            parse_list(Field::Maps, b"array:0x800000"),
+            Ok(1 << 2 | 1 << 23)
+        );
+        assert_eq!(
+            parse_list(Field::Maps, b"0x800000:array"),
+            Ok(1 << 2 | 1 << 23)
+        );
         assert_eq!(parse_list(Field::Maps, b"array:any"), Ok(ANY));
         assert_eq!(parse_list(Field::Maps, b"ANY"), Ok(ANY));
     }
@@ -260,7 +290,10 @@ mod tests {
     #[test]
     fn empty_tokens_are_refused() {
         assert_eq!(parse_list(Field::Maps, b""), Err(TextError::Empty));
-        assert_eq!(parse_list(Field::Maps, b"array::hash"), Err(TextError::Empty));
+        assert_eq!(
+            parse_list(Field::Maps, b"array::hash"),
+            Err(TextError::Empty)
+        );
         assert_eq!(parse_list(Field::Maps, b"array:"), Err(TextError::Empty));
     }
 
@@ -299,7 +332,10 @@ mod tests {
                 ..Masks::default()
             },
         };
-        assert_eq!(Buf::shown(&alias).as_str(), ",delegate_maps=cgroup_storage_deprecated");
+        assert_eq!(
+            Buf::shown(&alias).as_str(),
+            ",delegate_maps=cgroup_storage_deprecated"
+        );
     }
 
     #[test]
