@@ -59,4 +59,11 @@ kmake -s headers_install INSTALL_HDR_PATH="$B/usr" >/dev/null
 mkdir -p "$B/selftests"
 make -s -C "$(src_dir)/tools/testing/selftests/bpffs_delegation" OUTPUT="$B/selftests" \
 	KHDR_INCLUDES="-isystem $B/usr/include"
+if [ "$(flavour)" = patched ]; then
+	# An external client on libbpf's own API (libbpf-sys vendors libbpf).
+	cargo build --release --locked --quiet \
+		--manifest-path "$top/tools/testing/selftests/bpffs_delegation/libbpf_client/Cargo.toml" \
+		--target-dir "$OUT/cargo-target"
+	cp "$OUT/cargo-target/release/libbpf-client" "$B/selftests/libbpf_client"
+fi
 log "$(flavour) kernel built in $(($(date +%s) - start)) s: $B/arch/x86/boot/bzImage"

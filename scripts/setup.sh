@@ -14,7 +14,7 @@ DEB_PACKAGES=(
 	linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web
 	libclang-dev clang lld llvm qemu-system-x86 busybox-static bc flex bison
 	libelf-dev libssl-dev cpio xz-utils make gcc libc6-dev pkg-config
-	python3-venv kmod udev zstd rsync
+	python3-venv kmod udev zstd rsync zlib1g-dev
 )
 
 missing=()

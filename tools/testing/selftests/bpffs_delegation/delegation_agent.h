@@ -40,6 +40,7 @@ enum agent_op {
 	OP_UMOUNT,		/* umount2(str, arg) */
 	OP_CLOSE,		/* close slot key */
 	OP_MKDIR,		/* mkdir(str) */
+	OP_EXEC,		/* run str with key as its argument, its exit status */
 	OP_EXIT,
 };
 
@@ -319,6 +320,16 @@ static int agent_main(int sock, void *arg)
 		case OP_MKDIR:
 			r.ret = mkdir(c.str, 0700) ? -errno : 0;
 			break;
+		case OP_EXEC: {
+			pid_t pid = fork();
+
+			if (pid == 0) {
+				execl(c.str, c.str, c.key, (char *)NULL);
+				_exit(127);
+			}
+			r.ret = pid < 0 ? -errno : wait_child(pid);
+			break;
+		}
 		case OP_EXIT:
 			return 0;
 		default:

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An external client of bpffs delegation, written against libbpf's own API
+//! (`bpf_token_create()`, `bpf_map_create()`, `bpf_btf_load()`,
+//! `bpf_prog_load()` with a token fd), as user space written for upstream
+//! BPF tokens does it.
+//!
+//! `libbpf-client PATH` expects a delegated bpffs mounted at PATH that allows
+//! map creation (stack maps), BTF loading and socket filters (attach type 0)
+//! and nothing else, and a caller in the instance's user namespace.  It
+//! checks every command through a token and through the bpffs fd itself,
+//! plus one refused map type, and exits 0 only if all behaved.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::mem::{size_of, zeroed};
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+
+use libbpf_sys as bpf;
+
+/// `r0 = 0; exit`, as little-endian `struct bpf_insn`s.
+const PROG: [u64; 2] = [0xb7, 0x95];
+
+/// One 32-bit signed int, the smallest useful BTF.
+fn btf_blob() -> Vec<u8> {
+    let mut b = Vec::new();
+    let words = |b: &mut Vec<u8>, ws: &[u32]| {
+        ws.iter()
+            .for_each(|w| b.extend_from_slice(&w.to_ne_bytes()))
+    };
+    b.extend_from_slice(&0xeb9fu16.to_ne_bytes()); // magic
+    b.extend_from_slice(&[1, 0]); // version, flags
+    words(&mut b, &[24, 0, 16, 16, 5]); // hdr_len, type_off, type_len, str_off, str_len
+    words(&mut b, &[1, 1 << 24, 4, (1 << 24) | 32]); // "int": BTF_KIND_INT, 4 bytes, signed, 32 bits
+    b.extend_from_slice(b"\0int\0");
+    b
+}
+
+/// libbpf's convention: a negative errno on failure.
+fn result(what: &str, ret: i32) -> Result<(), i32> {
+    if ret < 0 {
+        eprintln!("# {what}: {}", std::io::Error::from_raw_os_error(-ret));
+        Err(-ret)
+    } else {
+        eprintln!("# {what}: ok");
+        // SAFETY: `ret` is an fd this program just got and owns.
+        unsafe { libc::close(ret) };
+        Ok(())
+    }
+}
+
+fn map_create(map_type: bpf::bpf_map_type, token_fd: i32) -> i32 {
+    // SAFETY: an all-zero `bpf_map_create_opts` is its documented default.
+    let mut opts: bpf::bpf_map_create_opts = unsafe { zeroed() };
+    opts.sz = size_of::<bpf::bpf_map_create_opts>() as _;
+    opts.map_flags = bpf::BPF_F_TOKEN_FD;
+    opts.token_fd = token_fd as u32;
+    // SAFETY: `opts` is valid and sized; no name is passed.
+    unsafe { bpf::bpf_map_create(map_type, std::ptr::null(), 0, 8, 1, &opts) }
+}
+
+fn btf_load(token_fd: i32) -> i32 {
+    let blob = btf_blob();
+    // SAFETY: as above.
+    let mut opts: bpf::bpf_btf_load_opts = unsafe { zeroed() };
+    opts.sz = size_of::<bpf::bpf_btf_load_opts>() as _;
+    opts.btf_flags = bpf::BPF_F_TOKEN_FD;
+    opts.token_fd = token_fd as u32;
+    // SAFETY: `blob` is valid for its length and `opts` is valid and sized.
+    unsafe { bpf::bpf_btf_load(blob.as_ptr().cast(), blob.len() as _, &mut opts) }
+}
+
+fn prog_load(token_fd: i32) -> i32 {
+    let license = CString::new("GPL").unwrap_or_default();
+    // SAFETY: as above.
+    let mut opts: bpf::bpf_prog_load_opts = unsafe { zeroed() };
+    opts.sz = size_of::<bpf::bpf_prog_load_opts>() as _;
+    opts.prog_flags = bpf::BPF_F_TOKEN_FD;
+    opts.token_fd = token_fd as u32;
+    // SAFETY: `PROG` holds two valid `struct bpf_insn`s (8 bytes each), the
+    // license is NUL-terminated and `opts` is valid and sized.
+    unsafe {
+        bpf::bpf_prog_load(
+            bpf::BPF_PROG_TYPE_SOCKET_FILTER,
+            std::ptr::null(),
+            license.as_ptr(),
+            PROG.as_ptr().cast(),
+            PROG.len() as _,
+            &mut opts,
+        )
+    }
+}
+
+fn main() -> ExitCode {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: libbpf-client BPFFS_PATH");
+        return ExitCode::from(2);
+    };
+    let root = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("# {path}: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let bpffs_fd = root.as_raw_fd();
+    // SAFETY: an all-zero `bpf_token_create_opts` with its size set is valid.
+    let mut topts: bpf::bpf_token_create_opts = unsafe { zeroed() };
+    topts.sz = size_of::<bpf::bpf_token_create_opts>() as _;
+    // SAFETY: `bpffs_fd` is open and `topts` is valid and sized.
+    let token = unsafe { bpf::bpf_token_create(bpffs_fd, &mut topts) };
+    if token < 0 {
+        eprintln!(
+            "# bpf_token_create: {}",
+            std::io::Error::from_raw_os_error(-token)
+        );
+        return ExitCode::from(4);
+    }
+    eprintln!("# bpf_token_create: ok");
+
+    let mut failed = 0;
+    for (name, fd) in [("token", token), ("bpffs fd", bpffs_fd)] {
+        let checks = [
+            result(
+                &format!("{name}: bpf_map_create(stack)"),
+                map_create(bpf::BPF_MAP_TYPE_STACK, fd),
+            ),
+            result(&format!("{name}: bpf_btf_load"), btf_load(fd)),
+            result(
+                &format!("{name}: bpf_prog_load(socket_filter)"),
+                prog_load(fd),
+            ),
+            // Not delegated: refused, as the caller has no global CAP_BPF.
+            match result(
+                &format!("{name}: bpf_map_create(queue)"),
+                map_create(bpf::BPF_MAP_TYPE_QUEUE, fd),
+            ) {
+                Err(libc::EPERM) => Ok(()),
+                _ => Err(0),
+            },
+        ];
+        failed += checks.iter().filter(|r| r.is_err()).count();
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("# {failed} checks failed");
+        ExitCode::FAILURE
+    }
+}
