@@ -516,4 +516,50 @@ TEST_F(delegation, reconfigure_keeps_uid_gid_mode)
 		     "rw,mode=750,delegate,delegate_cmds=map_create,delegate_maps=array");
 }
 
+/* "any" when every bit this kernel knows is set. */
+TEST_F(delegation, any_shows_as_any)
+{
+	EXPECT_EQ(set_opts(self->fs_fd, ~0ULL, ~0ULL, 0, 0), 0);
+	EXPECT_EQ(set_string(self->fs_fd, "delegate_progs", "any"), 0);
+	ASSERT_EQ(set_flag(self->fs_fd, "delegate"), 0);
+	ASSERT_EQ(child_create_and_mount(self), 0);
+	EXPECT_STREQ(child_mountinfo(self),
+		     "rw,delegate,delegate_cmds=any,delegate_maps=any,delegate_progs=any");
+}
+
+/* Every refusal names its reason in the fs_context log. */
+static void expect_log(struct __test_metadata *_metadata, int fd, const char *want)
+{
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+	ASSERT_GT(n, 0);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	EXPECT_STREQ(buf, want);
+}
+
+TEST_F(delegation, errors_are_logged)
+{
+	char blob[40] = {};
+
+	EXPECT_EQ(set_string(self->fs_fd, "delegate_maps", "array:hsah"), -EINVAL);
+	expect_log(_metadata, self->fs_fd, "e bpf: delegate_maps: unknown name 'hsah'");
+	blob[39] = 1;
+	EXPECT_EQ(set_blob(self->fs_fd, blob, sizeof(blob)), -E2BIG);
+	expect_log(_metadata, self->fs_fd,
+		   "e bpf: abilities: unknown non-zero field at byte 39 (this kernel knows 32)");
+	EXPECT_EQ(set_string(self->fs_fd, "abilities", "any"), -EINVAL);
+	expect_log(_metadata, self->fs_fd,
+		   "e bpf: abilities: takes a struct bpf_delegation_opts (FSCONFIG_SET_BINARY)");
+	/* The container's own attempt, read back through its own context fd. */
+	EXPECT_EQ(agent_do(&self->a, OP_SET_FLAG, 0, "delegate", NULL, NULL, NULL, 0), -EPERM);
+	expect_log(_metadata, self->fs_fd,
+		   "e bpf: delegate: needs CAP_SYS_ADMIN in the initial user namespace");
+	/* The refused creation says why. */
+	EXPECT_EQ(agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0), -EPERM);
+	expect_log(_metadata, self->fs_fd,
+		   "e bpf: creating a bpffs for this user namespace needs CAP_SYS_ADMIN in the initial one, or the delegate flag");
+}
+
 TEST_HARNESS_MAIN
