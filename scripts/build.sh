@@ -65,5 +65,11 @@ if [ "$(flavour)" = patched ]; then
 		--manifest-path "$top/tools/testing/selftests/bpffs_delegation/libbpf_client/Cargo.toml" \
 		--target-dir "$OUT/cargo-target"
 	cp "$OUT/cargo-target/release/libbpf-client" "$B/selftests/libbpf_client"
+	# The privileged side's CLI and its in-VM test.
+	cargo build --release --locked --quiet \
+		--manifest-path "$top/tools/bpf/bpf-delegate/Cargo.toml" \
+		--target-dir "$OUT/cargo-target"
+	cp "$OUT/cargo-target/release/bpf-delegate" "$B/selftests/bpf-delegate"
+	cp "$top/tools/testing/selftests/bpffs_delegation/bpf_delegate_test.sh" "$B/selftests/"
 fi
 log "$(flavour) kernel built in $(($(date +%s) - start)) s: $B/arch/x86/boot/bzImage"

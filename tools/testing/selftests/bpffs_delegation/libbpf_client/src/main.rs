@@ -5,11 +5,15 @@
 //! `bpf_prog_load()` with a token fd), as user space written for upstream
 //! BPF tokens does it.
 //!
-//! `libbpf-client PATH` expects a delegated bpffs mounted at PATH that allows
-//! map creation (stack maps), BTF loading and socket filters (attach type 0)
-//! and nothing else, and a caller in the instance's user namespace.  It
-//! checks every command through a token and through the bpffs fd itself,
-//! plus one refused map type, and exits 0 only if all behaved.
+//! `libbpf-client PATH [--revoked-after FILE]` expects a delegated bpffs
+//! mounted at PATH that allows map creation (stack maps), BTF loading and
+//! socket filters (attach type 0) and nothing else, and a caller in the
+//! instance's user namespace.  It checks every command through a token and
+//! through the bpffs fd itself, plus one refused map type.  With
+//! `--revoked-after FILE` it then creates `FILE.waiting`, waits for FILE to
+//! appear (the privileged side has revoked the delegation by then) and
+//! checks that the same token and fd are refused.  It exits 0 only if all
+//! behaved.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -141,6 +145,33 @@ fn main() -> ExitCode {
             },
         ];
         failed += checks.iter().filter(|r| r.is_err()).count();
+    }
+    let mut args = std::env::args().skip(2);
+    if let (Some(flag), Some(file)) = (args.next(), args.next()) {
+        if flag != "--revoked-after" {
+            eprintln!("usage: libbpf-client BPFFS_PATH [--revoked-after FILE]");
+            return ExitCode::from(2);
+        }
+        let _ = File::create(format!("{file}.waiting"));
+        eprintln!("# waiting for the delegation to be revoked ({file})");
+        let mut waited = 0;
+        while std::fs::metadata(&file).is_err() && waited < 300 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        for (name, fd) in [("token", token), ("bpffs fd", bpffs_fd)] {
+            for (what, ret) in [
+                (
+                    "bpf_map_create(stack)",
+                    map_create(bpf::BPF_MAP_TYPE_STACK, fd),
+                ),
+                ("bpf_prog_load(socket_filter)", prog_load(fd)),
+            ] {
+                if result(&format!("after revocation, {name}: {what}"), ret) != Err(libc::EPERM) {
+                    failed += 1;
+                }
+            }
+        }
     }
     if failed == 0 {
         ExitCode::SUCCESS

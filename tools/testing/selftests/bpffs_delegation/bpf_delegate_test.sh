@@ -1,0 +1,87 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The privileged side's CLI (tools/bpf/bpf-delegate) against the running
+# kernel: delegate to a command in a new user namespace, use it from an
+# external libbpf client, narrow, reset and show a live instance, and refuse
+# a container's symlinks.  TAP output.
+here=$(dirname "$(readlink -f "$0")")
+tool=${BPF_DELEGATE:-$here/bpf-delegate}
+client=${LIBBPF_CLIENT:-$here/libbpf_client}
+tmp=$(mktemp -d)
+chmod 1777 "$tmp"	# containers run as uid 1000 too
+n=0 failed=0
+echo "TAP version 13"
+echo "1..7"
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+
+echo 2 > /proc/sys/kernel/unprivileged_bpf_disabled
+
+run_shows_delegation() {
+	"$tool" run --cmds map_create --maps stack -- cat /proc/self/mountinfo >"$tmp/out" 2>&1 &&
+		grep -q ' /sys/fs/bpf .* - bpf .*delegate,delegate_cmds=map_create,delegate_maps=stack$' "$tmp/out"
+}
+check run_shows_delegation run_shows_delegation
+
+run_libbpf_client() {
+	"$tool" run --cmds map_create,btf_load,prog_load --maps stack --progs socket_filter \
+		--attachs cgroup_inet_ingress -- "$client" /sys/fs/bpf >"$tmp/out" 2>&1
+}
+check run_libbpf_client run_libbpf_client
+
+bad_name_lists_valid_ones() {
+	"$tool" run --maps stack,hsah -- true >"$tmp/out" 2>&1
+	[ $? = 2 ] && grep -q "unknown name 'hsah'; valid names: any, unspec, hash" "$tmp/out"
+}
+check bad_name_lists_valid_ones bad_name_lists_valid_ones
+
+# A long-lived container for set/reset/show.
+"$tool" run --cmds map_create --maps stack -- sh -c "ln -s /sys/fs/bpf $tmp/link; echo \$\$ > $tmp/pid; exec sleep 60" \
+	>"$tmp/container.log" 2>&1 &
+for _ in $(seq 50); do [ -s "$tmp/pid" ] && break; sleep 0.1; done
+pid=$(cat "$tmp/pid" 2>/dev/null)
+
+set_show_reset() {
+	"$tool" set /sys/fs/bpf --pid "$pid" --cmds map_create --maps queue >"$tmp/out" 2>&1 &&
+		"$tool" show /sys/fs/bpf --pid "$pid" >"$tmp/out" 2>&1 &&
+		grep -q 'delegate_maps=queue' "$tmp/out" &&
+		"$tool" reset /sys/fs/bpf --pid "$pid" >"$tmp/out" 2>&1 &&
+		"$tool" show /sys/fs/bpf --pid "$pid" >"$tmp/out" 2>&1 &&
+		grep -q '(nothing delegated)' "$tmp/out" && grep -q ': delegated' "$tmp/out"
+}
+check set_show_reset set_show_reset
+
+containers_symlinks_are_not_followed() {
+	"$tool" reset "$tmp/link" --pid "$pid" >"$tmp/out" 2>&1
+	[ $? = 1 ] && grep -q ELOOP "$tmp/out"
+}
+check containers_symlinks_are_not_followed containers_symlinks_are_not_followed
+
+not_a_bpffs() {
+	"$tool" reset /tmp --pid "$pid" >"$tmp/out" 2>&1
+	[ $? = 2 ] && grep -q 'not a bpffs' "$tmp/out"
+}
+check not_a_bpffs not_a_bpffs
+
+# An unprivileged user's container: works through libbpf, then loses it all
+# at 'reset' with the token and fd it still holds.
+unprivileged_container_loses_it_on_reset() {
+	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack --progs socket_filter \
+		--attachs cgroup_inet_ingress -- \
+		sh -c "echo \$\$ > $tmp/pid2; exec $client /sys/fs/bpf --revoked-after $tmp/revoked" \
+		>"$tmp/out" 2>&1 &
+	runner=$!
+	for _ in $(seq 100); do [ -e "$tmp/revoked.waiting" ] && break; sleep 0.1; done
+	pid2=$(cat "$tmp/pid2")
+	[ "$(stat -c %u "/proc/$pid2")" = 1000 ] || return 1
+	"$tool" reset /sys/fs/bpf --pid "$pid2" >>"$tmp/out" 2>&1 || return 1
+	touch "$tmp/revoked"
+	wait "$runner" && grep -q 'after revocation, token: bpf_map_create(stack): Operation not permitted' "$tmp/out"
+}
+check unprivileged_container_loses_it_on_reset unprivileged_container_loses_it_on_reset
+
+[ -n "$pid" ] && kill "$pid" 2>/dev/null
+wait
+rm -rf "$tmp"
+[ $failed = 0 ]
