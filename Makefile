@@ -7,7 +7,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help setup assemble kernel run check host-test clean distclean
+.PHONY: help setup assemble kernel run check host-test series clean distclean
 
 help: ## this list
 	@echo "Targets (BASE_ONLY=1 works on the vanilla base kernel instead):"
@@ -27,6 +27,9 @@ run: ## the main job: build, boot, show delegation working
 
 check: ## the whole test suite; ends with 'N passed, N failed'
 	scripts/check.sh
+
+series: setup ## write the patch series to out/series/patches and check it (git am, checkpatch)
+	scripts/series.sh
 
 host-test: ## only the host-side unit tests of the Rust policy
 	cd host && cargo test --offline --locked
