@@ -40,6 +40,13 @@ static int string(struct bpf_delegation_request *req, const char *key, const cha
 	return param(req, key, BPF_DELEGATION_VALUE_STRING, s, strlen(s), false, msg);
 }
 
+/* A parameter without a value: a flag, or the kind of fd it names. */
+static int bare(struct bpf_delegation_request *req, const char *key, u32 type,
+		bool reconfigure, char *msg)
+{
+	return param(req, key, type, NULL, 0, reconfigure, msg);
+}
+
 static void delegation_blob_ver0(struct kunit *test)
 {
 	struct bpf_delegation_opts in = {
@@ -120,7 +127,8 @@ static void delegation_strings(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, req.masks.progs, 0);
 	KUNIT_EXPECT_EQ(test, string(&req, "abilities", "any", msg), -EINVAL);
 	KUNIT_EXPECT_EQ(test, string(&req, "mode", "0700", msg), -ENOPARAM);
-	KUNIT_EXPECT_EQ(test, param(&req, "uid", BPF_DELEGATION_VALUE_BLOB, &req, 32, false, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, param(&req, "uid", BPF_DELEGATION_VALUE_BLOB, &req, 32, false, msg),
+			-EINVAL);
 }
 
 static void delegation_flag_and_userns(struct kunit *test)
@@ -128,13 +136,22 @@ static void delegation_flag_and_userns(struct kunit *test)
 	struct bpf_delegation_request req = {};
 	char msg[BPF_DELEGATION_MSG_LEN];
 
-	KUNIT_EXPECT_EQ(test, param(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, NULL, 0, true, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bare(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, true, msg),
+			-EINVAL);
 	KUNIT_EXPECT_FALSE(test, req.delegate);
-	KUNIT_EXPECT_EQ(test, param(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, NULL, 0, false, msg), 0);
+	KUNIT_EXPECT_EQ(test, bare(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, false, msg), 0);
 	KUNIT_EXPECT_TRUE(test, req.delegate);
-	KUNIT_EXPECT_EQ(test, param(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_SAME, NULL, 0, false, msg), 0);
-	KUNIT_EXPECT_EQ(test, param(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_OTHER, NULL, 0, false, msg), -EINVAL);
-	KUNIT_EXPECT_EQ(test, param(&req, "delegate_userns", BPF_DELEGATION_VALUE_FD_OTHER, NULL, 0, false, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bare(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_SAME,
+				   false, msg), 0);
+	KUNIT_EXPECT_EQ(test, bare(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_OTHER,
+				   false, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bare(&req, "delegate_userns", BPF_DELEGATION_VALUE_FD_OTHER,
+				   false, msg), -EINVAL);
+}
+
+static bool map_ok(struct bpf_delegation *d, enum bpf_map_type type)
+{
+	return bpf_delegation_allows(d, BPF_MAP_CREATE, type, -1, -1);
 }
 
 static void delegation_live_object(struct kunit *test)
@@ -144,7 +161,7 @@ static void delegation_live_object(struct kunit *test)
 	struct bpf_delegation *d = NULL;
 	char msg[BPF_DELEGATION_MSG_LEN];
 
-	KUNIT_ASSERT_EQ(test, param(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, NULL, 0, false, msg), 0);
+	KUNIT_ASSERT_EQ(test, bare(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, false, msg), 0);
 	KUNIT_ASSERT_EQ(test, string(&req, "delegate_cmds", "any", msg), 0);
 	KUNIT_ASSERT_EQ(test, string(&req, "delegate_maps", "array:hash", msg), 0);
 	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
@@ -154,16 +171,17 @@ static void delegation_live_object(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_ARRAY) | BIT_ULL(BPF_MAP_TYPE_HASH));
 
 	/* A reconfigure applies only the named field. */
-	KUNIT_ASSERT_EQ(test, param(&narrow, "delegate_maps", BPF_DELEGATION_VALUE_STRING, "hash", 4, true, msg), 0);
-	KUNIT_EXPECT_TRUE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_ARRAY, -1, -1));
+	KUNIT_ASSERT_EQ(test, param(&narrow, "delegate_maps", BPF_DELEGATION_VALUE_STRING,
+				    "hash", 4, true, msg), 0);
+	KUNIT_EXPECT_TRUE(test, map_ok(d, BPF_MAP_TYPE_ARRAY));
 	bpf_delegation_reconfigure(d, &narrow);
 	KUNIT_EXPECT_EQ(test, bpf_delegation_read(d, &snap), BPF_DELEGATION_DELEGATED);
 	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_HASH));
 	KUNIT_EXPECT_EQ(test, snap.cmds, ~0ULL);
 	/* Checks see the new set at once. */
-	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_ARRAY, -1, -1));
-	KUNIT_EXPECT_TRUE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_HASH, -1, -1));
-	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1, BPF_PROG_TYPE_XDP, -1));
+	KUNIT_EXPECT_FALSE(test, map_ok(d, BPF_MAP_TYPE_ARRAY));
+	KUNIT_EXPECT_TRUE(test, map_ok(d, BPF_MAP_TYPE_HASH));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1, BPF_PROG_TYPE_XDP, 0));
 
 	/* Another holder keeps it alive after the superblock's put. */
 	bpf_delegation_get(d);
@@ -172,13 +190,13 @@ static void delegation_live_object(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bpf_delegation_read(d, &snap),
 			BPF_DELEGATION_DELEGATED | BPF_DELEGATION_DEAD);
 	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_HASH));
-	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, BPF_MAP_TYPE_HASH, -1, -1));
+	KUNIT_EXPECT_FALSE(test, map_ok(d, BPF_MAP_TYPE_HASH));
 	bpf_delegation_put(d);
 
 	/* NULL reads as nothing delegated, and allows nothing. */
 	KUNIT_EXPECT_EQ(test, bpf_delegation_read(NULL, &snap), 0);
 	KUNIT_EXPECT_EQ(test, snap.cmds, 0);
-	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(NULL, BPF_MAP_CREATE, BPF_MAP_TYPE_HASH, -1, -1));
+	KUNIT_EXPECT_FALSE(test, map_ok(NULL, BPF_MAP_TYPE_HASH));
 }
 
 static void delegation_tiny_msg_buffer(struct kunit *test)
@@ -210,6 +228,7 @@ static struct kunit_suite bpf_delegation_suite = {
 	.name = "bpf_delegation",
 	.test_cases = bpf_delegation_cases,
 };
+
 kunit_test_suite(bpf_delegation_suite);
 
 MODULE_DESCRIPTION("KUnit tests for bpffs delegation");
