@@ -7,7 +7,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help setup assemble kernel run check host-test series clean distclean
+.PHONY: help setup assemble kernel run check host-test series lint clean distclean
 
 help: ## this list
 	@echo "Targets (BASE_ONLY=1 works on the vanilla base kernel instead):"
@@ -30,6 +30,9 @@ check: ## the whole test suite; ends with 'N passed, N failed'
 
 series: setup ## write the patch series to out/series/patches and check it (git am, checkpatch)
 	scripts/series.sh
+
+lint: setup ## rustfmtcheck, clippy, rustdoc and W=1 (no new warnings) on the series' code
+	scripts/lint.sh
 
 host-test: ## only the host-side unit tests of the Rust policy
 	cd host && cargo test --offline --locked
