@@ -11,37 +11,7 @@
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
-#ifndef BPF_DELEGATION_OPTS_SIZE_VER0
-/* Building against headers without the series: the tests will fail, loudly. */
-struct bpf_delegation_opts {
-	__u64 cmds, maps, progs, attachs;
-};
-#define BPF_DELEGATION_OPTS_SIZE_VER0 32
-#endif
-
 #define MNT "/tmp/bpffs-delegation"
-
-static int set_blob(int fd, const void *blob, size_t size)
-{
-	return sys_fsconfig(fd, FSCONFIG_SET_BINARY, "abilities", blob, size) ? -errno : 0;
-}
-
-static int set_opts(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
-{
-	struct bpf_delegation_opts o = { cmds, maps, progs, attachs };
-
-	return set_blob(fd, &o, sizeof(o));
-}
-
-static int set_flag(int fd, const char *key)
-{
-	return sys_fsconfig(fd, FSCONFIG_SET_FLAG, key, NULL, 0) ? -errno : 0;
-}
-
-static int set_fd(int fd, const char *key, int value)
-{
-	return sys_fsconfig(fd, FSCONFIG_SET_FD, key, NULL, value) ? -errno : 0;
-}
 
 static int reconfigure(int fd)
 {

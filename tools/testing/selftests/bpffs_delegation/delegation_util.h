@@ -46,6 +46,37 @@ static inline int sys_fsmount(int fd, unsigned int flags, unsigned int attr)
 	return syscall(__NR_fsmount, fd, flags, attr);
 }
 
+#ifndef BPF_DELEGATION_OPTS_SIZE_VER0
+/* Headers without the series: the tests build, and fail loudly. */
+struct bpf_delegation_opts {
+	__u64 cmds, maps, progs, attachs;
+};
+#define BPF_DELEGATION_OPTS_SIZE_VER0 32
+#endif
+
+/* fsconfig() wrappers for the delegation keys; each returns 0 or -errno. */
+static inline int set_blob(int fd, const void *blob, size_t size)
+{
+	return sys_fsconfig(fd, FSCONFIG_SET_BINARY, "abilities", blob, size) ? -errno : 0;
+}
+
+static inline int set_opts(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
+{
+	struct bpf_delegation_opts o = { cmds, maps, progs, attachs };
+
+	return set_blob(fd, &o, sizeof(o));
+}
+
+static inline int set_flag(int fd, const char *key)
+{
+	return sys_fsconfig(fd, FSCONFIG_SET_FLAG, key, NULL, 0) ? -errno : 0;
+}
+
+static inline int set_fd(int fd, const char *key, int value)
+{
+	return sys_fsconfig(fd, FSCONFIG_SET_FD, key, NULL, value) ? -errno : 0;
+}
+
 static inline int sys_bpf(int cmd, union bpf_attr *attr)
 {
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));

@@ -11,22 +11,9 @@
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
-#ifndef BPF_DELEGATION_OPTS_SIZE_VER0
-struct bpf_delegation_opts {
-	__u64 cmds, maps, progs, attachs;
-};
-#endif
-
 #define MNT "/tmp/bpffs-gating"
 #define CMD(c) (1ULL << (c))
 #define ALL_CMDS (CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD) | CMD(BPF_PROG_LOAD))
-
-static int set_opts(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
-{
-	struct bpf_delegation_opts o = { cmds, maps, progs, attachs };
-
-	return sys_fsconfig(fd, FSCONFIG_SET_BINARY, "abilities", &o, sizeof(o)) ? -errno : 0;
-}
 
 FIXTURE(gating) {
 	struct agent a;

@@ -11,12 +11,6 @@
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
-#ifndef BPF_DELEGATION_OPTS_SIZE_VER0
-struct bpf_delegation_opts {
-	__u64 cmds, maps, progs, attachs;
-};
-#endif
-
 #define MNT "/tmp/bpffs-libbpf"
 
 /* The client sits next to this test, or where $LIBBPF_CLIENT says. */
@@ -42,8 +36,8 @@ TEST(libbpf_client)
 		.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER,
 		.attachs = 1,
 	};
-	char client[PATH_MAX];
-	struct agent a;
+	char client[256];	/* struct agent_cmd.str */
+	struct agent a = {};
 	int fs_fd, mnt_fd;
 
 	client_path(client, sizeof(client));
