@@ -3,7 +3,8 @@
 # out/series/, from series/*.txt (subject, Files:, body), then check it:
 # every overlay file and patch is in exactly one patch, the series applies
 # with 'git am' on a fresh repository of the pristine base, the end result
-# is the assembled tree, and checkpatch --strict finds no error.
+# is the assembled tree, and checkpatch --strict finds no error.  BISECT=1
+# also builds the kernel after every patch.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -109,3 +110,8 @@ for p in "$S"/patches/00[0-9][1-9]-*.patch; do
 done
 git -C "$S/repo" diff --stat base..HEAD | tail -n1
 [ "$errors" = 0 ] || die "checkpatch found $errors errors (details in $S/patches/*.checkpatch)"
+
+# 7. BISECT=1: the kernel builds after every patch.
+if [ "${BISECT:-0}" = 1 ]; then
+	"$top/scripts/bisect-build.sh" "$S/repo"
+fi
