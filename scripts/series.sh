@@ -89,8 +89,8 @@ rm -rf "$S/am"
 git clone -q "$S/repo" "$S/am"
 git -C "$S/am" checkout -q base
 git -C "$S/am" -c user.name=check -c user.email=check@invalid am -q "$S"/patches/00[0-9][1-9]-*.patch
-SRC=$(BASE_ONLY=0 src_dir)
-[ -f "$SRC/.assembled" ] || "$top/scripts/assemble.sh"
+SRC=$(BASE_ONLY=0 NO_DELEGATION=0 src_dir)
+BASE_ONLY=0 "$top/scripts/assemble.sh" >/dev/null
 for f in $touched; do
 	cmp -s "$S/am/$f" "$SRC/$f" || die "after the series, $f differs from the assembled tree"
 done

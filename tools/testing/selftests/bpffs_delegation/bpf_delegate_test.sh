@@ -20,7 +20,8 @@ echo 2 > /proc/sys/kernel/unprivileged_bpf_disabled
 
 run_shows_delegation() {
 	"$tool" run --cmds map_create --maps stack -- cat /proc/self/mountinfo >"$tmp/out" 2>&1 &&
-		grep -q ' /sys/fs/bpf .* - bpf .*delegate,delegate_cmds=map_create,delegate_maps=stack$' "$tmp/out"
+		grep ' /sys/fs/bpf .* - bpf ' "$tmp/out" |
+		grep -q 'delegate,delegate_cmds=map_create,delegate_maps=stack$'
 }
 check run_shows_delegation run_shows_delegation
 
@@ -37,7 +38,8 @@ bad_name_lists_valid_ones() {
 check bad_name_lists_valid_ones bad_name_lists_valid_ones
 
 # A long-lived container for set/reset/show.
-"$tool" run --cmds map_create --maps stack -- sh -c "ln -s /sys/fs/bpf $tmp/link; echo \$\$ > $tmp/pid; exec sleep 60" \
+"$tool" run --cmds map_create --maps stack -- \
+	sh -c "ln -s /sys/fs/bpf $tmp/link; echo \$\$ > $tmp/pid; exec sleep 60" \
 	>"$tmp/container.log" 2>&1 &
 for _ in $(seq 50); do [ -s "$tmp/pid" ] && break; sleep 0.1; done
 pid=$(cat "$tmp/pid" 2>/dev/null)
@@ -67,17 +69,18 @@ check not_a_bpffs not_a_bpffs
 # An unprivileged user's container: works through libbpf, then loses it all
 # at 'reset' with the token and fd it still holds.
 unprivileged_container_loses_it_on_reset() {
-	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack --progs socket_filter \
-		--attachs cgroup_inet_ingress -- \
-		sh -c "echo \$\$ > $tmp/pid2; exec $client /sys/fs/bpf --revoked-after $tmp/revoked" \
+	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
+		--progs socket_filter --attachs cgroup_inet_ingress -- \
+		sh -c "echo \$\$ > $tmp/pid2; exec $client /sys/fs/bpf --revoked-after $tmp/rev" \
 		>"$tmp/out" 2>&1 &
 	runner=$!
-	for _ in $(seq 100); do [ -e "$tmp/revoked.waiting" ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ -e "$tmp/rev.waiting" ] && break; sleep 0.1; done
 	pid2=$(cat "$tmp/pid2")
 	[ "$(stat -c %u "/proc/$pid2")" = 1000 ] || return 1
 	"$tool" reset /sys/fs/bpf --pid "$pid2" >>"$tmp/out" 2>&1 || return 1
-	touch "$tmp/revoked"
-	wait "$runner" && grep -q 'after revocation, token: bpf_map_create(stack): Operation not permitted' "$tmp/out"
+	touch "$tmp/rev"
+	refused='after revocation, token: bpf_map_create(stack): Operation not permitted'
+	wait "$runner" && grep -q "$refused" "$tmp/out"
 }
 check unprivileged_container_loses_it_on_reset unprivileged_container_loses_it_on_reset
 

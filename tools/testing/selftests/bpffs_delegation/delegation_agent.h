@@ -263,7 +263,8 @@ static int agent_main(int sock, void *arg)
 			r.ret = set_string(picked, c.key, c.str);
 			break;
 		case OP_PICK_RECONFIGURE:
-			r.ret = sys_fsconfig(picked, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) ? -errno : 0;
+			r.ret = sys_fsconfig(picked, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0);
+			r.ret = r.ret ? -errno : 0;
 			break;
 		case OP_REMOUNT:
 			r.ret = mount(NULL, c.str, NULL, MS_REMOUNT,

@@ -12,6 +12,8 @@
 #include "../kselftest_harness.h"
 
 #define MNT "/tmp/bpffs-delegation"
+#define MAP_CREATE (1ULL << BPF_MAP_CREATE)
+#define MAP_STACK (1ULL << BPF_MAP_TYPE_STACK)
 
 static int reconfigure(int fd)
 {
@@ -49,10 +51,17 @@ FIXTURE_TEARDOWN(delegation)
 	EXPECT_EQ(agent_stop(&self->a), 0);
 }
 
+/* A command for the child that answers with a result only. */
+static int child(FIXTURE_DATA(delegation) *self, int op, int arg, const char *key,
+		 const char *str)
+{
+	return agent_do(&self->a, op, arg, key, str, NULL, NULL, 0);
+}
+
 /* Child: create the instance and mount it at MNT. */
 static int child_create_and_mount(FIXTURE_DATA(delegation) *self)
 {
-	int ret = agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0);
+	int ret = child(self, OP_CREATE, 0, NULL, NULL);
 
 	if (ret)
 		return ret;
@@ -61,12 +70,12 @@ static int child_create_and_mount(FIXTURE_DATA(delegation) *self)
 
 static int child_token(FIXTURE_DATA(delegation) *self)
 {
-	return agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0);
+	return child(self, OP_TOKEN, 0, NULL, MNT);
 }
 
 static int child_map(FIXTURE_DATA(delegation) *self, enum bpf_map_type type)
 {
-	return agent_do(&self->a, OP_MAP, type, NULL, NULL, NULL, NULL, 0);
+	return child(self, OP_MAP, type, NULL, NULL);
 }
 
 static const char *child_mountinfo(FIXTURE_DATA(delegation) *self)
@@ -104,10 +113,11 @@ TEST_F(delegation, brauner_flow_end_to_end)
 	ASSERT_GE(userns, 0);
 	ASSERT_EQ(set_fd(self->fs_fd, "delegate_userns", userns), 0);
 	close(userns);
-	ASSERT_EQ(set_opts(self->fs_fd, 1ULL << BPF_MAP_CREATE, 1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
+	ASSERT_EQ(set_opts(self->fs_fd, MAP_CREATE, MAP_STACK, 0, 0), 0);
 	ASSERT_EQ(set_flag(self->fs_fd, "delegate"), 0);
 	ASSERT_EQ(child_create_and_mount(self), 0);
-	EXPECT_STREQ(child_mountinfo(self), "rw,delegate,delegate_cmds=map_create,delegate_maps=stack");
+	EXPECT_STREQ(child_mountinfo(self),
+		     "rw,delegate,delegate_cmds=map_create,delegate_maps=stack");
 	ASSERT_EQ(child_token(self), 0);
 	EXPECT_EQ(child_map(self, BPF_MAP_TYPE_STACK), 0);
 	EXPECT_EQ(child_map(self, BPF_MAP_TYPE_QUEUE), -EPERM);
@@ -115,8 +125,8 @@ TEST_F(delegation, brauner_flow_end_to_end)
 
 TEST_F(delegation, no_delegate_flag_no_create)
 {
-	ASSERT_EQ(set_opts(self->fs_fd, 1ULL << BPF_MAP_CREATE, 1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
-	EXPECT_EQ(agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0), -EPERM);
+	ASSERT_EQ(set_opts(self->fs_fd, MAP_CREATE, MAP_STACK, 0, 0), 0);
+	EXPECT_EQ(child(self, OP_CREATE, 0, NULL, NULL), -EPERM);
 }
 
 TEST_F(delegation, delegate_flag_alone_creates_an_empty_delegation)
@@ -185,21 +195,20 @@ TEST_F(delegation, privilege_matrix)
 		/* Root of the context's own user namespace: the child itself. */
 		switch (k) {
 		case KNOB_DELEGATE:
-			EXPECT_EQ(agent_do(&self->a, OP_SET_FLAG, 0, "delegate", NULL, NULL, NULL, 0), -EPERM);
+			EXPECT_EQ(child(self, OP_SET_FLAG, 0, "delegate", NULL), -EPERM);
 			break;
 		case KNOB_ABILITIES:
-			EXPECT_EQ(agent_do(&self->a, OP_SET_ABILITIES, 32, NULL, NULL, NULL, NULL, 0), -EPERM);
+			EXPECT_EQ(child(self, OP_SET_ABILITIES, 32, NULL, NULL), -EPERM);
 			break;
 		case KNOB_STRING:
-			EXPECT_EQ(agent_do(&self->a, OP_SET_STRING, 0, "delegate_cmds", "map_create",
-					   NULL, NULL, 0), -EPERM);
+			EXPECT_EQ(child(self, OP_SET_STRING, 0, "delegate_cmds", "map_create"),
+				  -EPERM);
 			break;
 		case KNOB_STRING_ZERO:
-			EXPECT_EQ(agent_do(&self->a, OP_SET_STRING, 0, "delegate_cmds", "0",
-					   NULL, NULL, 0), -EPERM);
+			EXPECT_EQ(child(self, OP_SET_STRING, 0, "delegate_cmds", "0"), -EPERM);
 			break;
 		case KNOB_USERNS:
-			EXPECT_EQ(agent_do(&self->a, OP_SET_USERNS, 0, NULL, NULL, NULL, NULL, 0), -EPERM);
+			EXPECT_EQ(child(self, OP_SET_USERNS, 0, NULL, NULL), -EPERM);
 			break;
 		default:
 			break;
@@ -292,7 +301,7 @@ TEST_F(delegation, abilities_sizes)
 	struct bpf_delegation_opts *o = (void *)buf;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(size_cases); i++) {
 		const struct size_case *c = &size_cases[i];
 
 		memset(buf, 0, sizeof(buf));
@@ -319,9 +328,12 @@ TEST_F(delegation, abilities_bits)
 	EXPECT_EQ(set_opts(self->fs_fd, 1ULL << BPF_MAP_LOOKUP_ELEM, 0, 0, 0), -EINVAL);
 	/* All ones is "any". */
 	EXPECT_EQ(set_opts(self->fs_fd, ~0ULL, ~0ULL, ~0ULL, ~0ULL), 0);
-	EXPECT_EQ(set_opts(self->fs_fd, (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD) |
-			   (1ULL << BPF_BTF_LOAD), 1ULL << (__MAX_BPF_MAP_TYPE - 1),
-			   1ULL << (__MAX_BPF_PROG_TYPE - 1), 1ULL << (__MAX_BPF_ATTACH_TYPE - 1)), 0);
+	EXPECT_EQ(set_opts(self->fs_fd,
+			   (1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD) |
+			   (1ULL << BPF_BTF_LOAD),
+			   1ULL << (__MAX_BPF_MAP_TYPE - 1),
+			   1ULL << (__MAX_BPF_PROG_TYPE - 1),
+			   1ULL << (__MAX_BPF_ATTACH_TYPE - 1)), 0);
 	ASSERT_EQ(set_flag(self->fs_fd, "delegate"), 0);
 	ASSERT_EQ(child_create_and_mount(self), 0);
 	EXPECT_STREQ(child_mountinfo(self),
@@ -336,12 +348,10 @@ TEST_F(delegation, keys_take_one_type)
 	EXPECT_EQ(set_string(self->fs_fd, "abilities", "any"), -EINVAL);
 	EXPECT_EQ(set_string(self->fs_fd, "delegate", "1"), -EINVAL);
 	EXPECT_EQ(set_blob(self->fs_fd, &o, sizeof(o)), 0);
-	EXPECT_EQ(sys_fsconfig(self->fs_fd, FSCONFIG_SET_BINARY, "delegate_cmds", &o, sizeof(o)) ? -errno : 0,
-		  -EINVAL);
+	EXPECT_EQ(set_binary(self->fs_fd, "delegate_cmds", &o, sizeof(o)), -EINVAL);
 	/* A blob is never ignored, for known and unknown keys alike. */
-	EXPECT_EQ(sys_fsconfig(self->fs_fd, FSCONFIG_SET_BINARY, "uid", &o, sizeof(o)) ? -errno : 0, -EINVAL);
-	EXPECT_EQ(sys_fsconfig(self->fs_fd, FSCONFIG_SET_BINARY, "nonsense", &o, sizeof(o)) ? -errno : 0,
-		  -EINVAL);
+	EXPECT_EQ(set_binary(self->fs_fd, "uid", &o, sizeof(o)), -EINVAL);
+	EXPECT_EQ(set_binary(self->fs_fd, "nonsense", &o, sizeof(o)), -EINVAL);
 	/* Unknown string keys stay ignored, as bpffs always did. */
 	EXPECT_EQ(set_string(self->fs_fd, "nonsense", "1"), 0);
 }
@@ -392,7 +402,7 @@ TEST_F(delegation, reconfigure_widen_narrow_reset)
 	struct bpf_delegation_opts zero = {};
 	int fd;
 
-	ASSERT_EQ(delegate(self, 1ULL << BPF_MAP_CREATE, 1ULL << BPF_MAP_TYPE_STACK), 0);
+	ASSERT_EQ(delegate(self, MAP_CREATE, MAP_STACK), 0);
 	ASSERT_EQ(child_token(self), 0);
 	EXPECT_EQ(child_map(self, BPF_MAP_TYPE_QUEUE), -EPERM);
 
@@ -402,7 +412,8 @@ TEST_F(delegation, reconfigure_widen_narrow_reset)
 	EXPECT_EQ(set_string(fd, "delegate_maps", "stack:queue"), 0);
 	EXPECT_EQ(reconfigure(fd), 0);
 	close(fd);
-	EXPECT_STREQ(child_mountinfo(self), "rw,delegate,delegate_cmds=map_create,delegate_maps=queue:stack");
+	EXPECT_STREQ(child_mountinfo(self),
+		     "rw,delegate,delegate_cmds=map_create,delegate_maps=queue:stack");
 	ASSERT_EQ(child_token(self), 0);
 	EXPECT_EQ(child_map(self, BPF_MAP_TYPE_QUEUE), 0);
 
@@ -412,7 +423,8 @@ TEST_F(delegation, reconfigure_widen_narrow_reset)
 	EXPECT_EQ(set_string(fd, "delegate_maps", "queue"), 0);
 	EXPECT_EQ(reconfigure(fd), 0);
 	close(fd);
-	EXPECT_STREQ(child_mountinfo(self), "rw,delegate,delegate_cmds=map_create,delegate_maps=queue");
+	EXPECT_STREQ(child_mountinfo(self),
+		     "rw,delegate,delegate_cmds=map_create,delegate_maps=queue");
 	ASSERT_EQ(child_token(self), 0);
 	EXPECT_EQ(child_map(self, BPF_MAP_TYPE_STACK), -EPERM);
 
@@ -431,20 +443,20 @@ TEST_F(delegation, container_cannot_change_its_delegation)
 {
 	const char *want = "rw,delegate,delegate_cmds=map_create,delegate_maps=stack";
 
-	ASSERT_EQ(delegate(self, 1ULL << BPF_MAP_CREATE, 1ULL << BPF_MAP_TYPE_STACK), 0);
+	ASSERT_EQ(delegate(self, MAP_CREATE, MAP_STACK), 0);
 	ASSERT_STREQ(child_mountinfo(self), want);
 
-	ASSERT_EQ(agent_do(&self->a, OP_PICK, 0, NULL, MNT, NULL, NULL, 0), 0);
-	EXPECT_EQ(agent_do(&self->a, OP_PICK_SET_STRING, 0, "delegate_maps", "any", NULL, NULL, 0), -EPERM);
-	EXPECT_EQ(agent_do(&self->a, OP_PICK_SET_STRING, 0, "delegate_maps", "0", NULL, NULL, 0), -EPERM);
-	EXPECT_EQ(agent_do(&self->a, OP_PICK_SET_STRING, 0, "mode", "0700", NULL, NULL, 0), 0);
-	EXPECT_EQ(agent_do(&self->a, OP_PICK_RECONFIGURE, 0, NULL, NULL, NULL, NULL, 0), 0);
+	ASSERT_EQ(child(self, OP_PICK, 0, NULL, MNT), 0);
+	EXPECT_EQ(child(self, OP_PICK_SET_STRING, 0, "delegate_maps", "any"), -EPERM);
+	EXPECT_EQ(child(self, OP_PICK_SET_STRING, 0, "delegate_maps", "0"), -EPERM);
+	EXPECT_EQ(child(self, OP_PICK_SET_STRING, 0, "mode", "0700"), 0);
+	EXPECT_EQ(child(self, OP_PICK_RECONFIGURE, 0, NULL, NULL), 0);
 	EXPECT_STREQ(child_mountinfo(self), want);
 
 	/* mount(2) remount, with and without delegation options. */
-	EXPECT_EQ(agent_do(&self->a, OP_REMOUNT, 0, "", MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(child(self, OP_REMOUNT, 0, "", MNT), 0);
 	EXPECT_STREQ(child_mountinfo(self), want);
-	EXPECT_EQ(agent_do(&self->a, OP_REMOUNT, 0, "delegate_cmds=any", MNT, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(child(self, OP_REMOUNT, 0, "delegate_cmds=any", MNT), -EPERM);
 	EXPECT_STREQ(child_mountinfo(self), want);
 }
 
@@ -454,9 +466,9 @@ TEST_F(delegation, stale_context_after_revocation)
 	struct bpf_delegation_opts zero = {};
 	int fd;
 
-	ASSERT_EQ(delegate(self, 1ULL << BPF_MAP_CREATE, 1ULL << BPF_MAP_TYPE_STACK), 0);
+	ASSERT_EQ(delegate(self, MAP_CREATE, MAP_STACK), 0);
 	/* The container opens a reconfigure context while it is delegated ... */
-	ASSERT_EQ(agent_do(&self->a, OP_PICK, 0, NULL, MNT, NULL, NULL, 0), 0);
+	ASSERT_EQ(child(self, OP_PICK, 0, NULL, MNT), 0);
 	/* ... the privileged side revokes ... */
 	fd = pick(self);
 	ASSERT_GE(fd, 0);
@@ -464,7 +476,7 @@ TEST_F(delegation, stale_context_after_revocation)
 	EXPECT_EQ(reconfigure(fd), 0);
 	close(fd);
 	/* ... and the container applies its old context. */
-	EXPECT_EQ(agent_do(&self->a, OP_PICK_RECONFIGURE, 0, NULL, NULL, NULL, NULL, 0), 0);
+	EXPECT_EQ(child(self, OP_PICK_RECONFIGURE, 0, NULL, NULL), 0);
 	EXPECT_STREQ(child_mountinfo(self), "rw,delegate");
 	EXPECT_EQ(child_token(self), -ENOENT);
 }
@@ -523,13 +535,13 @@ TEST_F(delegation, errors_are_logged)
 	expect_log(_metadata, self->fs_fd,
 		   "e bpf: abilities: takes a struct bpf_delegation_opts (FSCONFIG_SET_BINARY)");
 	/* The container's own attempt, read back through its own context fd. */
-	EXPECT_EQ(agent_do(&self->a, OP_SET_FLAG, 0, "delegate", NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(child(self, OP_SET_FLAG, 0, "delegate", NULL), -EPERM);
 	expect_log(_metadata, self->fs_fd,
 		   "e bpf: delegate: needs CAP_SYS_ADMIN in the initial user namespace");
 	/* The refused creation says why. */
-	EXPECT_EQ(agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0), -EPERM);
-	expect_log(_metadata, self->fs_fd,
-		   "e bpf: creating a bpffs for this user namespace needs CAP_SYS_ADMIN in the initial one, or the delegate flag");
+	EXPECT_EQ(child(self, OP_CREATE, 0, NULL, NULL), -EPERM);
+	expect_log(_metadata, self->fs_fd, "e bpf: creating a bpffs for this user namespace needs "
+		   "CAP_SYS_ADMIN in the initial one, or the delegate flag");
 }
 
 TEST_HARNESS_MAIN

@@ -26,6 +26,10 @@
 #include <linux/capability.h>
 #include <linux/mount.h>
 
+#ifndef __packed
+#define __packed __attribute__((packed))
+#endif
+
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
@@ -54,10 +58,19 @@ struct bpf_delegation_opts {
 #define BPF_DELEGATION_OPTS_SIZE_VER0 32
 #endif
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* fsconfig() wrappers for the delegation keys; each returns 0 or -errno. */
+static inline int set_binary(int fd, const char *key, const void *blob, size_t size)
+{
+	return sys_fsconfig(fd, FSCONFIG_SET_BINARY, key, blob, size) ? -errno : 0;
+}
+
 static inline int set_blob(int fd, const void *blob, size_t size)
 {
-	return sys_fsconfig(fd, FSCONFIG_SET_BINARY, "abilities", blob, size) ? -errno : 0;
+	return set_binary(fd, "abilities", blob, size);
 }
 
 static inline int set_opts(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
@@ -111,7 +124,7 @@ static inline int btf_load(int token_fd)
 		struct btf_header hdr;
 		__u32 types[4];
 		char strs[5];
-	} __attribute__((packed)) blob = {
+	} __packed blob = {
 		.hdr = {
 			.magic = BTF_MAGIC,
 			.version = BTF_VERSION,

@@ -38,20 +38,27 @@ FIXTURE_TEARDOWN(gating)
 }
 
 /* The parent delegates, the child creates and mounts, opens the root and makes a token. */
-static int delegate(FIXTURE_DATA(gating) *self, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
+static int delegate(FIXTURE_DATA(gating) *self, __u64 cmds, __u64 maps, __u64 progs,
+		    __u64 attachs)
 {
 	int ret = set_opts(self->fs_fd, cmds, maps, progs, attachs);
 
-	ret = ret ?: (sys_fsconfig(self->fs_fd, FSCONFIG_SET_FLAG, "delegate", NULL, 0) ? -errno : 0);
+	ret = ret ?: set_flag(self->fs_fd, "delegate");
 	ret = ret ?: agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0);
 	ret = ret ?: agent_do(&self->a, OP_MOUNT, 0, NULL, MNT, &self->mnt_fd, NULL, 0);
 	ret = ret ?: agent_do(&self->a, OP_OPEN, 0, "root", MNT, NULL, NULL, 0);
 	return ret ?: agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0);
 }
 
+/* Make the agent use the fd in @slot for @u. */
+static int use_slot(struct agent *a, const char *slot, enum agent_use u)
+{
+	return agent_do(a, OP_USE, u, slot, NULL, NULL, NULL, 0);
+}
+
 static int use(FIXTURE_DATA(gating) *self, const char *slot, enum agent_use u)
 {
-	return agent_do(&self->a, OP_USE, u, slot, NULL, NULL, NULL, 0);
+	return use_slot(&self->a, slot, u);
 }
 
 /* The privileged side replaces the live set through a reconfigure context. */
@@ -62,7 +69,8 @@ static int reconfigure_fd(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 att
 	return ret ?: (sys_fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) ? -errno : 0);
 }
 
-static int reconfigure(FIXTURE_DATA(gating) *self, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
+static int reconfigure(FIXTURE_DATA(gating) *self, __u64 cmds, __u64 maps, __u64 progs,
+		       __u64 attachs)
 {
 	int fd = sys_fspick(self->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
 	int ret;
@@ -114,7 +122,8 @@ TEST_F(gating, prog_load)
 		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER), 0) TH_LOG("%s", fds[i]);
 		EXPECT_EQ(use(self, fds[i], USE_XDP), 0) TH_LOG("%s", fds[i]);
 		/* Attach type 1 is not delegated. */
-		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER_ATTACH1), -EPERM) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER_ATTACH1), -EPERM)
+			TH_LOG("%s", fds[i]);
 	}
 	EXPECT_EQ(use(self, "none", USE_SOCKET_FILTER), -EPERM);
 }
@@ -167,12 +176,9 @@ TEST_F(gating, sibling_userns)
 		ASSERT_GE(fd, 0);
 		ASSERT_EQ(agent_give_fd(&b, "token", fd), 0);
 		close(fd);
-		EXPECT_EQ(agent_do(&b, OP_USE, USE_MAP_STACK, "token", NULL, NULL, NULL, 0), -EPERM)
-			TH_LOG("%s", fds[i]);
-		EXPECT_EQ(agent_do(&b, OP_USE, USE_BTF, "token", NULL, NULL, NULL, 0), -EPERM)
-			TH_LOG("%s", fds[i]);
-		EXPECT_EQ(agent_do(&b, OP_USE, USE_SOCKET_FILTER, "token", NULL, NULL, NULL, 0), -EPERM)
-			TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use_slot(&b, "token", USE_MAP_STACK), -EPERM) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use_slot(&b, "token", USE_BTF), -EPERM) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use_slot(&b, "token", USE_SOCKET_FILTER), -EPERM) TH_LOG("%s", fds[i]);
 	}
 	EXPECT_EQ(agent_stop(&b), 0);
 }

@@ -85,8 +85,8 @@ static void run_flow(struct __test_metadata *_metadata, struct child_args *args,
 		     const struct parent_opts *po, int *child_set,
 		     struct child_report *r)
 {
-	const char *keys[] = { "delegate_cmds", "delegate_maps",
-			       "delegate_progs", "delegate_attachs" };
+	static const char *const keys[] = { "delegate_cmds", "delegate_maps",
+					    "delegate_progs", "delegate_attachs" };
 	const char *vals[] = { po->cmds, po->maps, po->progs, po->attachs };
 	int sock = -1, fs_fd, i;
 	pid_t pid;

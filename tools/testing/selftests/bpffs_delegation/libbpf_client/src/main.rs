@@ -36,7 +36,8 @@ fn btf_blob() -> Vec<u8> {
     b.extend_from_slice(&0xeb9fu16.to_ne_bytes()); // magic
     b.extend_from_slice(&[1, 0]); // version, flags
     words(&mut b, &[24, 0, 16, 16, 5]); // hdr_len, type_off, type_len, str_off, str_len
-    words(&mut b, &[1, 1 << 24, 4, (1 << 24) | 32]); // "int": BTF_KIND_INT, 4 bytes, signed, 32 bits
+                                        // "int": BTF_KIND_INT, 4 bytes, signed, 32 bits.
+    words(&mut b, &[1, 1 << 24, 4, (1 << 24) | 32]);
     b.extend_from_slice(b"\0int\0");
     b
 }
