@@ -14,6 +14,7 @@ TARBALL=${TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 WANT_VERSION=6
 WANT_PATCHLEVEL=12
 SRC=${SRC:-$(src_dir)}
+lock assemble
 
 [ -f "$TARBALL" ] || die "$TARBALL is missing: run 'make setup' (Debian package linux-source-6.12)"
 

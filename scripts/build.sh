@@ -6,6 +6,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
 need_setup
+lock "build-$(flavour)"
 
 "$top/scripts/assemble.sh"
 B=$(build_dir)

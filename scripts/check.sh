@@ -44,7 +44,7 @@ esac
 kunit_args=()
 [ "$(flavour)" = patched ] && kunit_args+=(--kunit-suite bpf_delegation)
 
-R="$OUT/results-$(flavour)"
+R=${RESULTS:-$OUT/results-$(flavour)}
 rm -rf "$R"
 mkdir -p "$R"
 vm_rc=0

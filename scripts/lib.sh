@@ -46,6 +46,17 @@ kmake() {
 		RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver \
 		BINDGEN="$TOOLS/bin/bindgen" -j"${JOBS:-$(($(nproc) + 1))}" "$@"
 }
+# Serialise work on a shared tree: lock NAME holds $OUT/.NAME.lock until the
+# calling script exits, so two make invocations (or a developer and a helper
+# script) never run kbuild in the same directory at once.
+lock() {
+	mkdir -p "$OUT"
+	exec {_lockfd}>"$OUT/.$1.lock"
+	if ! flock -n "$_lockfd"; then
+		log "waiting for another build holding $OUT/.$1.lock"
+		flock "$_lockfd"
+	fi
+}
 need_setup() {
 	[ -f "$TOOLS/.setup-done" ] || die "tools are missing: run 'make setup' first"
 }
