@@ -7,6 +7,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
 
 BINDGEN_VERSION=0.73.2
+# cargo-fuzz for scripts/fuzz.sh, in its own root under $TOOLS.
+CARGO_FUZZ_VERSION=0.13.2
 # virtme-ng and its dependencies, pinned in scripts/virtme-ng-requirements.txt.
 VIRTME_NG_VERSION=$(sed -n 's/^virtme-ng==//p' "$top/scripts/virtme-ng-requirements.txt")
 
@@ -36,6 +38,12 @@ if ! "$TOOLS/bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VER
 	cargo install --locked --quiet --root "$TOOLS" bindgen-cli --version "=$BINDGEN_VERSION"
 fi
 log "$("$TOOLS/bin/bindgen" --version)"
+
+if ! "$TOOLS/cargo-fuzz/bin/cargo-fuzz" --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+	log "installing cargo-fuzz $CARGO_FUZZ_VERSION from crates.io"
+	cargo install --locked --quiet --root "$TOOLS/cargo-fuzz" cargo-fuzz --version "=$CARGO_FUZZ_VERSION"
+fi
+log "$("$TOOLS/cargo-fuzz/bin/cargo-fuzz" --version)"
 
 if ! "$TOOLS/venv/bin/vng" --version 2>/dev/null | grep -q "$VIRTME_NG_VERSION"; then
 	log "installing virtme-ng $VIRTME_NG_VERSION from PyPI into $TOOLS/venv"
