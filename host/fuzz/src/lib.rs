@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An independent model of the bpffs delegation policy for the fuzz targets.
+//!
+//! The targets feed the same input to the kernel's policy files (through the
+//! host crate) and to this model, and fail on any difference.  The model is
+//! written from the documentation (`Documentation/bpf/bpffs_delegation.rst`)
+//! and the kernel's C behaviour (`copy_struct_from_user()`, `kstrtou64()`),
+//! as plainly as possible and without calling the code under test: only the
+//! generated name tables (data) and the public types are shared.
+
+use std::fmt::Write;
+
+use bpf_delegation_host::policy::{
+    BlobError, Error, Field, Key, Masks, Request, State, Use, Userns, Value, ANY, E2BIG, EINVAL,
+    EPERM, ERANGE,
+};
+use bpf_delegation_host::text::TextError;
+
+/// `BPF_DELEGATION_OPTS_SIZE_VER0`: four `__u64`.
+pub const VER0: usize = 32;
+/// The largest blob the kernel looks at: a page.
+pub const PAGE: usize = 4096;
+/// `fsconfig(FSCONFIG_SET_STRING)` copies at most 255 bytes and a NUL
+/// (`strndup_user(value, 256)`); a longer string never reaches bpffs.
+pub const STRING_MAX: usize = 255;
+
+/// `BPF_MAP_CREATE`, `BPF_PROG_LOAD` and `BPF_BTF_LOAD` in `enum bpf_cmd`:
+/// the only commands whose checks consult a delegation.
+pub const GATED: [u32; 3] = [0, 5, 18];
+
+/// The number of values of a field's enum, from the generated table: one
+/// more than the largest value named there.
+pub fn count(field: Field) -> u32 {
+    let n = field.names().iter().map(|&(_, v)| v + 1).max().unwrap_or(0);
+    assert_eq!(
+        n,
+        field.count(),
+        "{}: the name table and __MAX_* disagree",
+        field.name()
+    );
+    n
+}
+
+/// Bit `v`, or nothing for a value a u64 cannot hold.
+pub fn bit(v: u32) -> u64 {
+    if v < 64 {
+        1 << v
+    } else {
+        0
+    }
+}
+
+/// The bits of the values the kernel knows for a field.
+pub fn known(field: Field) -> u64 {
+    (0..count(field)).fold(0, |m, v| m | bit(v))
+}
+
+/// The bits a binary mask may have, "any" aside.
+pub fn allowed(field: Field) -> u64 {
+    match field {
+        Field::Cmds => GATED.iter().fold(0, |m, &v| m | bit(v)) & known(field),
+        _ => known(field),
+    }
+}
+
+/// `struct bpf_delegation_opts` with the rules of `copy_struct_from_user()`
+/// and a page as the upper bound, as the documentation's table says.
+pub fn blob(b: &[u8]) -> Result<Masks, BlobError> {
+    if b.len() < VER0 {
+        return Err(BlobError::TooSmall { size: b.len() });
+    }
+    if b.len() > PAGE {
+        return Err(BlobError::TooBig { size: b.len() });
+    }
+    for (i, &byte) in b.iter().enumerate().skip(VER0) {
+        if byte != 0 {
+            return Err(BlobError::NonZeroTail { offset: i });
+        }
+    }
+    let mut words = [0u64; 4];
+    for (i, w) in words.iter_mut().enumerate() {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&b[i * 8..i * 8 + 8]);
+        *w = u64::from_ne_bytes(raw);
+    }
+    for (field, &w) in Field::ALL.iter().zip(&words) {
+        if w == ANY {
+            continue;
+        }
+        let bad = w & !allowed(*field);
+        if bad == 0 {
+            continue;
+        }
+        if *field == Field::Cmds && bad & !known(Field::Cmds) == 0 {
+            return Err(BlobError::UngatedCmds { bits: bad });
+        }
+        return Err(BlobError::UnknownBits {
+            field: *field,
+            bits: bad,
+        });
+    }
+    Ok(Masks {
+        cmds: words[0],
+        maps: words[1],
+        progs: words[2],
+        attachs: words[3],
+    })
+}
+
+/// The errno `fsconfig()` gives for a refused blob.
+pub fn blob_errno(e: &BlobError) -> i32 {
+    match e {
+        BlobError::TooBig { .. } | BlobError::NonZeroTail { .. } => E2BIG,
+        _ => EINVAL,
+    }
+}
+
+/// Why `kstrtou64()` refused a number.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Num {
+    /// `-EINVAL`.
+    Invalid,
+    /// `-ERANGE`.
+    Range,
+}
+
+/// `kstrtou64(s, 0, &res)`, step by step as lib/kstrtox.c does it: an
+/// optional '+', the radix from the prefix, digits until the first
+/// non-digit (overflow only noted), then at most one '\n' and the end.
+pub fn kstrtou64(s: &[u8]) -> Result<u64, Num> {
+    let at = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
+    let mut s = s;
+    if at(s, 0) == b'+' {
+        s = &s[1..];
+    }
+    let base: u64 = if at(s, 0) == b'0' {
+        if at(s, 1) | 0x20 == b'x' && at(s, 2).is_ascii_hexdigit() {
+            16
+        } else {
+            8
+        }
+    } else {
+        10
+    };
+    if base == 16 {
+        s = &s[2..];
+    }
+    let mut res: u64 = 0;
+    let mut overflow = false;
+    let mut n = 0;
+    while n < s.len() {
+        let c = s[n];
+        let lc = c | 0x20;
+        let val = if c.is_ascii_digit() {
+            u64::from(c - b'0')
+        } else if (b'a'..=b'f').contains(&lc) {
+            u64::from(lc - b'a' + 10)
+        } else {
+            break;
+        };
+        if val >= base {
+            break;
+        }
+        if res > (u64::MAX - val) / base {
+            overflow = true;
+        }
+        res = res.wrapping_mul(base).wrapping_add(val);
+        n += 1;
+    }
+    if overflow {
+        return Err(Num::Range);
+    }
+    if n == 0 {
+        return Err(Num::Invalid);
+    }
+    let mut rest = &s[n..];
+    if rest.first() == Some(&b'\n') {
+        rest = &rest[1..];
+    }
+    if !rest.is_empty() {
+        return Err(Num::Invalid);
+    }
+    Ok(res)
+}
+
+/// The value a token names in a field's enum: the name or the prefixed
+/// name, ignoring ASCII case; the first in table order.
+pub fn name(field: Field, token: &[u8]) -> Option<u32> {
+    field.names().iter().find_map(|&(n, v)| {
+        let mut full = Vec::from(field.prefix().as_bytes());
+        full.extend_from_slice(n.as_bytes());
+        (token.eq_ignore_ascii_case(n.as_bytes()) || token.eq_ignore_ascii_case(&full)).then_some(v)
+    })
+}
+
+/// One `delegate_*` string: ':'-separated tokens, each "any", a name or a
+/// number, all OR-ed.
+pub fn list(field: Field, s: &[u8]) -> Result<u64, TextError<'_>> {
+    let mut mask = 0;
+    for token in s.split(|&c| c == b':') {
+        if token.is_empty() {
+            return Err(TextError::Empty);
+        }
+        if token.eq_ignore_ascii_case(b"any") {
+            mask = ANY;
+        } else if let Some(v) = name(field, token) {
+            mask |= bit(v);
+        } else {
+            match kstrtou64(token) {
+                Ok(n) => mask |= n,
+                Err(Num::Range) => return Err(TextError::OutOfRange(token)),
+                Err(Num::Invalid) => return Err(TextError::UnknownName(token)),
+            }
+        }
+    }
+    Ok(mask)
+}
+
+/// The errno of a refused string.
+pub fn text_errno(e: &TextError<'_>) -> i32 {
+    match e {
+        TextError::OutOfRange(_) => ERANGE,
+        _ => EINVAL,
+    }
+}
+
+/// The delegation keys by name.
+pub fn key(name: &[u8]) -> Option<Key> {
+    const KEYS: [(&str, Key); 7] = [
+        ("delegate", Key::Delegate),
+        ("delegate_userns", Key::DelegateUserns),
+        ("abilities", Key::Abilities),
+        ("delegate_cmds", Key::Strings(Field::Cmds)),
+        ("delegate_maps", Key::Strings(Field::Maps)),
+        ("delegate_progs", Key::Strings(Field::Progs)),
+        ("delegate_attachs", Key::Strings(Field::Attachs)),
+    ];
+    KEYS.iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .map(|&(_, k)| k)
+}
+
+/// A mount context's request, as the model keeps it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Req {
+    /// `delegate` was set.
+    pub delegate: bool,
+    /// Which fields a privileged caller named, in `Field::ALL` order.
+    pub named: [bool; 4],
+    /// Their values.
+    pub masks: [u64; 4],
+}
+
+fn index(field: Field) -> usize {
+    Field::ALL.iter().position(|&f| f == field).unwrap()
+}
+
+impl Req {
+    /// Whether it matches the kernel's request.
+    pub fn matches(&self, r: &Request) -> bool {
+        self.delegate == r.delegate
+            && Field::ALL.iter().all(|&f| {
+                self.named[index(f)] == r.is_set(f) && self.masks[index(f)] == r.masks.get(f)
+            })
+    }
+
+    /// The masks as the kernel's type.
+    pub fn masks(&self) -> Masks {
+        Masks {
+            cmds: self.masks[0],
+            maps: self.masks[1],
+            progs: self.masks[2],
+            attachs: self.masks[3],
+        }
+    }
+
+    /// Whether any field was named.
+    pub fn any_named(&self) -> bool {
+        self.named.iter().any(|&n| n)
+    }
+}
+
+/// What one parameter does to a context, as the documentation says:
+/// privilege first for every delegation key, whatever the value; a failed
+/// parameter leaves the request as it was (the caller keeps `req`).
+pub fn param<'a>(
+    req: &Req,
+    name: &'a [u8],
+    value: Value<'a>,
+    init_userns: bool,
+    reconfigure: bool,
+    privileged: bool,
+) -> Option<Result<Req, Error<'a>>> {
+    let Some(k) = key(name) else {
+        return match value {
+            Value::Blob(_) => Some(Err(Error::BlobForOtherKey(name))),
+            _ => None,
+        };
+    };
+    if !privileged {
+        return Some(Err(Error::NotPrivileged(k)));
+    }
+    let mut next = *req;
+    let r = match (k, value) {
+        (Key::Delegate, Value::Flag) if reconfigure => Err(Error::DelegateReconfigure),
+        (Key::Delegate, Value::Flag) if init_userns => Err(Error::DelegateInitUserns),
+        (Key::Delegate, Value::Flag) => {
+            next.delegate = true;
+            Ok(next)
+        }
+        (Key::DelegateUserns, Value::Fd(Userns::Same)) => Ok(next),
+        (Key::DelegateUserns, Value::Fd(u)) => Err(Error::Userns(u)),
+        (Key::Abilities, Value::Blob(b)) => match blob(b) {
+            Ok(m) => {
+                next.named = [true; 4];
+                next.masks = [m.cmds, m.maps, m.progs, m.attachs];
+                Ok(next)
+            }
+            Err(e) => Err(Error::Blob(e)),
+        },
+        (Key::Strings(f), Value::String(s)) => match list(f, s) {
+            Ok(m) => {
+                next.named[index(f)] = true;
+                next.masks[index(f)] |= m;
+                Ok(next)
+            }
+            Err(e) => Err(Error::Text(f, e)),
+        },
+        _ => Err(Error::WrongType(k)),
+    };
+    Some(r)
+}
+
+/// The errno of a refused parameter.
+pub fn errno(e: &Error<'_>) -> i32 {
+    match e {
+        Error::NotPrivileged(_) => EPERM,
+        Error::Blob(b) => blob_errno(b),
+        Error::Text(_, t) => text_errno(t),
+        _ => EINVAL,
+    }
+}
+
+/// A superblock's state after a reconfigure with `req`: what was named
+/// replaces the live field, nothing else changes.
+pub fn reconfigure(req: &Req, live: &State) -> State {
+    let mut next = *live;
+    for f in Field::ALL {
+        if req.named[index(f)] {
+            *next.masks.get_mut(f) = req.masks[index(f)];
+        }
+    }
+    next
+}
+
+/// Whether a state allows one use of a gated command.
+pub fn allows(s: &State, u: &Use) -> bool {
+    let has = |f: Field, v: u32| v < count(f) && s.masks.get(f) & bit(v) != 0;
+    !s.dead
+        && s.masks.cmds & bit(u.cmd) != 0
+        && u.map_type.is_none_or(|t| has(Field::Maps, t))
+        && u.prog
+            .is_none_or(|(p, a)| has(Field::Progs, p) && has(Field::Attachs, a))
+}
+
+/// A message for the fs_context log: checks that it is bounded and only
+/// printable ASCII (user bytes are escaped), and returns it.
+pub fn message(e: &dyn std::fmt::Display) -> String {
+    let mut m = String::new();
+    write!(m, "{e}").unwrap();
+    assert!(!m.is_empty(), "an empty message");
+    assert!(m.len() < 512, "a {}-byte message: {m}", m.len());
+    assert!(
+        m.bytes().all(|b| (0x20..0x7f).contains(&b)),
+        "an unprintable message: {m:?}"
+    );
+    m
+}
+
+/// What a state should look like after mountinfo's text is given back as
+/// string options: unknown bits are not shown, all known bits read as "any".
+pub fn shown(s: &State) -> State {
+    let mut masks = Masks::default();
+    for f in Field::ALL {
+        let k = s.masks.get(f) & known(f);
+        *masks.get_mut(f) = if k == known(f) { ANY } else { k };
+    }
+    State {
+        delegated: s.delegated,
+        dead: false,
+        masks,
+    }
+}
+
+/// Splits an option's value into pieces of at most `STRING_MAX` bytes at
+/// ':' boundaries, so each fits one `fsconfig()` string (a key given twice
+/// OR-s).  Panics if a single token is longer.
+pub fn pieces(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut end = 0;
+    for token in value.split(':') {
+        assert!(token.len() <= STRING_MAX, "a {}-byte token", token.len());
+        let next = if end == start {
+            end + token.len()
+        } else {
+            end + 1 + token.len()
+        };
+        if next - start > STRING_MAX {
+            out.push(&value[start..end]);
+            start = end + 1;
+            end = start + token.len();
+        } else {
+            end = next;
+        }
+    }
+    out.push(&value[start..end]);
+    out
+}
