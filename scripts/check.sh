@@ -38,7 +38,7 @@ SRC=$(src_dir)
 # Every flavour keeps upstream's behaviour; each adds its own tests.
 TESTS=(upstream_compat_test)
 case "$(flavour)" in
-patched) TESTS+=(delegation_test gating_test libbpf_test bpf_delegate_test.sh storm_test race_test) ;;
+patched) TESTS+=(delegation_test gating_test libbpf_test bpf_delegate_test.sh storm_test race_test lifetime_test) ;;
 nodelegation) TESTS+=(nodelegation_test) ;;
 esac
 kunit_args=()
