@@ -13,7 +13,7 @@
  *
  * Bounded by a number of calls and a time budget, whichever comes first:
  *   BPFFS_STORM_CALLS    calls in all (default 100000), half for each part
- *   BPFFS_STORM_SECONDS  time budget of each part (default 12)
+ *   BPFFS_STORM_SECONDS  time budget of each part (default 8)
  *   BPFFS_STORM_SEED     random seed (default: from the clock; printed)
  */
 #include "delegation_agent.h"
@@ -836,7 +836,7 @@ FIXTURE_SETUP(storm)
 		seed = (__u64)time(NULL) ^ ((__u64)getpid() << 32);
 	self->r.s = seed | 1;
 	self->budget_calls = env_ul("BPFFS_STORM_CALLS", 100000) / 2;
-	self->budget_s = env_ul("BPFFS_STORM_SECONDS", 12);
+	self->budget_s = env_ul("BPFFS_STORM_SECONDS", 8);
 	ksft_print_msg("storm: seed %llu (BPFFS_STORM_SEED), %lu calls or %.0f s per part\n",
 		       (unsigned long long)seed, self->budget_calls, self->budget_s);
 }
