@@ -48,6 +48,7 @@ static int expect_fd;		/* the bpffs-fd case must work */
 static enum mode mode = MODE_DELEGATE, scale_modes[2] = { MODE_DELEGATE };
 static int nr_scale_modes = 1;
 static bool skip_paths, skip_scale;
+static const char *dump_path;	/* every sample, for a closer look */
 
 /* Per-iteration times, [case][op][round * iters + i], shared with the child. */
 static uint64_t *samples;
@@ -428,6 +429,26 @@ static void print_meta(void)
 	       skip_scale ? 0 : scale_count);
 }
 
+/* "op case round iteration time" lines, for histograms. */
+static void dump_samples(const bool *have)
+{
+	FILE *f = fopen(dump_path, "w");
+	int c, op, r, i;
+
+	if (!f) {
+		perror(dump_path);
+		return;
+	}
+	for (op = 0; op < NR_OPS; op++)
+		for (c = 0; c < NR_CASES; c++)
+			for (r = 0; have[c] && r < rounds; r++)
+				for (i = 0; i < iters; i++)
+					fprintf(f, "%s %s %d %d %llu\n", op_names[op],
+						case_names[c], r, i,
+						(unsigned long long)slot(c, op, r)[i]);
+	fclose(f);
+}
+
 static int bench_paths(void)
 {
 	struct stats st[NR_CASES][NR_OPS] = {}, cst;
@@ -509,6 +530,8 @@ static int bench_paths(void)
 		}
 	}
 
+	if (dump_path)
+		dump_samples(have);
 	compute(clk, (size_t)rounds * iters, &cst);
 	print_stats("clock", "none", &cst);
 	for (op = 0; op < NR_OPS; op++) {
@@ -742,11 +765,13 @@ static void print_usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s [-r ROUNDS] [-n ITERS] [-w WARMUP_ROUNDS] [-s SCALE_COUNT]\n"
 		"          [-m delegate|upstream] [-M delegate|upstream] [-f] [-P] [-S] [-c CPU]\n"
+		"          [-D FILE]\n"
 		"  -m  how the syscall-path bench's bpffs is delegated (default delegate)\n"
 		"  -M  the same for the scale case, or both, comma-separated (default delegate)\n"
 		"  -f  the bpffs-fd case must work (the series' kernel)\n"
 		"  -P  skip the syscall paths, -S skip the scale case\n"
-		"  -c  pin to one CPU\n", argv0);
+		"  -c  pin to one CPU\n"
+		"  -D  write every per-iteration time to FILE\n", argv0);
 }
 
 static int parse_mode(const char *s, enum mode *m)
@@ -765,7 +790,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	int opt, ret = 0, cpu = -1;
 
-	while ((opt = getopt(argc, argv, "r:n:w:s:m:M:fPSc:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:w:s:m:M:fPSc:D:h")) != -1) {
 		switch (opt) {
 		case 'r':
 			rounds = atoi(optarg);
@@ -805,6 +830,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cpu = atoi(optarg);
+			break;
+		case 'D':
+			dump_path = optarg;
 			break;
 		default:
 			goto bad;
