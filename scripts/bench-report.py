@@ -111,6 +111,15 @@ def spread(vals, digits=0):
     return f"{fmt(min(vals), digits)}–{fmt(max(vals), digits)}"
 
 
+def boot_diffs(runs, op, num, den):
+    out = []
+    for r in runs:
+        a, b = r["bench"].get((op, num)), r["bench"].get((op, den))
+        if a and b and a.get("na") != "1" and b.get("na") != "1":
+            out.append(float(a["median"]) - float(b["median"]))
+    return out
+
+
 def boot_ratios(runs, op, num, den):
     out = []
     for r in runs:
@@ -127,6 +136,33 @@ def scale_val(runs, mode, phase, key):
         if d and key in d:
             vals.append(float(d[key]))
     return vals
+
+
+def modes(bench, op):
+    """From the patched icount samples: (token mode, low-cluster extra, share,
+    high-cluster extra, share) for @op, or None without samples."""
+    token, bpffs = [], []
+    for name in sorted(os.listdir(bench)):
+        path = os.path.join(bench, name, "samples.txt")
+        if not re.fullmatch(r"run-patched-icount-\d+", name) or not os.path.exists(path):
+            continue
+        for line in open(path):
+            f = line.split()
+            if len(f) == 5 and f[0] == op:
+                if f[1] == "token":
+                    token.append(int(f[4]))
+                elif f[1] == "bpffs":
+                    bpffs.append(int(f[4]))
+    if not token or not bpffs:
+        return None
+    tmode = statistics.mode(token)
+    # Minting alone costs well under 2,500 instructions here; the deferred
+    # free with its kworker switch costs several thousand more.
+    low = [v for v in bpffs if v < tmode + 2500]
+    high = [v for v in bpffs if v >= tmode + 2500]
+    lm = statistics.mode(low) - tmode if low else None
+    hm = statistics.mode(high) - tmode if high else None
+    return (tmode, lm, len(low) / len(bpffs), hm, len(high) / len(bpffs))
 
 
 def wall_loads(bench, kind):
@@ -228,6 +264,14 @@ def main():
                                  f"(tolerance {GOAL}; boots {spread(rp, 4)})"))
             w("")
             # Spread inside the boots, for the record.
+            if True:
+                dv = boot_diffs(runs[("vanilla", clock)], op, "token", "init")
+                dp = boot_diffs(runs[("patched", clock)], op, "token", "init")
+                w(f"What the token path costs over init root, (2) − (1) within each boot: "
+                  f"vanilla {fmt(med(dv))} ({spread(dv)}), patched {fmt(med(dp))} "
+                  f"({spread(dp)}); the series adds "
+                  f"{fmt(med(dp) - med(dv)) if dv and dp else 'n/a'} {unit[clock]} to it.")
+                w("")
             w("<details><summary>spread inside the boots (median of the boots' "
               "q1, q3, min, max, 5 %-trimmed mean)</summary>")
             w("")
@@ -264,6 +308,20 @@ def main():
                         tdiffs.append(float(a["tmean"]) - float(b["tmean"]))
                 w(f"| {op} | {fmt(med(diffs))} | {spread(diffs)} | "
                   f"{fratio(med(boot_ratios(rs, op, 'bpffs', 'token')))} | {fmt(med(tdiffs))} |")
+            w("")
+            w("Where the extra cost goes (patched icount boots, every sample): the token "
+              "case's most frequent per-iteration figure against the bpffs case's two "
+              "clusters, one without and one with the token's deferred free inside the "
+              "timed call:")
+            w("")
+            w("| op | (2) mode | (3) low cluster: mode − (2) mode | share | "
+              "(3) high cluster: mode − (2) mode | share |")
+            w("| --- | ---: | ---: | ---: | ---: | ---: |")
+            for op in ("map", "btf"):
+                m = modes(bench, op)
+                if m:
+                    w(f"| {op} | {fmt(m[0])} | {fmt(m[1])} | {m[2]:.0%} | {fmt(m[3])} | "
+                      f"{m[4]:.0%} |")
             w("")
             w("Every call through the bpffs fd mints a token in `bpf_token_get_from_fd()` "
               "→ `bpf_token_new()` (path checks, `kzalloc`, `get_user_ns`, "
