@@ -269,8 +269,8 @@ def main():
                 dp = boot_diffs(runs[("patched", clock)], op, "token", "init")
                 w(f"What the token path costs over init root, (2) − (1) within each boot: "
                   f"vanilla {fmt(med(dv))} ({spread(dv)}), patched {fmt(med(dp))} "
-                  f"({spread(dp)}); the series adds "
-                  f"{fmt(med(dp) - med(dv)) if dv and dp else 'n/a'} {unit[clock]} to it.")
+                  f"({spread(dp)}); patched − vanilla: "
+                  f"{fmt(med(dp) - med(dv)) if dv and dp else 'n/a'} {unit[clock]}.")
                 w("")
             w("<details><summary>spread inside the boots (median of the boots' "
               "q1, q3, min, max, 5 %-trimmed mean)</summary>")
@@ -327,8 +327,10 @@ def main():
               "→ `bpf_token_new()` (path checks, `kzalloc`, `get_user_ns`, "
               "`bpf_mount_delegation`, `bpf_delegation_get`, the LSM hook), and the call's "
               "final `bpf_token_put()` drops it to zero and `schedule_work()`s the free, so "
-              "a kworker runs (on the same CPU here) to free it.  For a map or BTF that is "
-              "all inside the timed create+close; a program keeps its token in "
+              "a kworker runs (on the same CPU here) to free it.  The low cluster is the "
+              "minting alone; in the high one the kworker's wake-up, the two context "
+              "switches and `bpf_token_free()` fall inside the timed call too, which is "
+              "most of the cost.  A program keeps its token in "
               "`prog->aux->token` until the program is freed after an RCU grace period, "
               "so part of that cost falls outside the timed window and the program figure "
               "understates it.")
