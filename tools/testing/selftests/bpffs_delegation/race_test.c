@@ -9,7 +9,8 @@
  * parent records set[k + 1] and bumps an atomic version to k + 1 before it
  * applies it; a caller reads the version before (v0) and after (v1) its
  * call.  An allowed call must be allowed by one of set[v0 - 1 .. v1], and
- * a refused one must not be allowed by all of them.
+ * a refused one must not be allowed by all of them.  Another thread reads
+ * the token's fdinfo the same way: it must show one of those sets whole.
  *
  * Instance B: a container thread creates it, makes a token, lets another
  * thread use copies of both fds, tries to unmount it (EBUSY: the fds pin
@@ -52,7 +53,7 @@ static const struct bpf_delegation_opts b_set = {
 enum counter {
 	C_TOKEN_OK, C_TOKEN_REFUSED, C_ROOT_OK, C_ROOT_REFUSED,
 	C_B_OK, C_B_REFUSED, C_B_OK_DETACHED, C_B_REFUSED_REVOKED,
-	C_B_INSTANCES, C_B_EBUSY, C_VIOLATIONS, C_UNEXPECTED, C_NR,
+	C_B_INSTANCES, C_B_EBUSY, C_FDINFO, C_VIOLATIONS, C_UNEXPECTED, C_NR,
 };
 
 /* Shared between the parent and the container (MAP_SHARED). */
@@ -212,6 +213,77 @@ static void *a_user(void *p)
 			count(ret ? C_ROOT_REFUSED : C_ROOT_OK);
 		else
 			count(ret ? C_TOKEN_REFUSED : C_TOKEN_OK);
+	}
+	return NULL;
+}
+
+/* How a token's fdinfo shows @s. */
+static void show(const struct bpf_delegation_opts *s, char *out, size_t len)
+{
+	static const unsigned int max[] = {
+		__MAX_BPF_CMD, __MAX_BPF_MAP_TYPE, __MAX_BPF_PROG_TYPE, __MAX_BPF_ATTACH_TYPE,
+	};
+	const __u64 m[] = { s->cmds, s->maps, s->progs, s->attachs };
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u64 known = (1ULL << max[i]) - 1;
+
+		if ((m[i] & known) == known)
+			n += snprintf(out + n, len - n, "any ");
+		else
+			n += snprintf(out + n, len - n, "0x%llx ", (unsigned long long)m[i]);
+	}
+}
+
+/*
+ * A container thread reading the token's fdinfo: each reading must show
+ * one whole set that was live during it, never parts of two.
+ */
+static void *a_fdinfo(void *p)
+{
+	static const char *const label[] = {
+		"allowed_cmds:\t", "allowed_maps:\t", "allowed_progs:\t", "allowed_attachs:\t",
+	};
+	int token = *(int *)p;
+	char path[64], info[1024], got[128], want[128];
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", token);
+	while (!atomic_load(&sh->stop)) {
+		unsigned long v0, v1, j, lo;
+		size_t n = 0;
+		bool found = false;
+		FILE *f;
+		int i;
+
+		v0 = atomic_load(&sh->version);
+		f = fopen(path, "re");
+		if (!f) {
+			violation(C_UNEXPECTED, "# %s: %s\n", path, strerror(errno));
+			break;
+		}
+		info[fread(info, 1, sizeof(info) - 1, f)] = '\0';
+		fclose(f);
+		v1 = atomic_load(&sh->version);
+		got[0] = '\0';
+		for (i = 0; i < 4; i++) {
+			char *s = strstr(info, label[i]);
+
+			if (!s)
+				break;
+			s += strlen(label[i]);
+			n += snprintf(got + n, sizeof(got) - n, "%.*s ", (int)strcspn(s, "\n"), s);
+		}
+		lo = v0 ? v0 - 1 : 0;
+		for (j = lo; j <= v1 && !found; j++) {
+			show(&sh->palette[sh->set_of[j]], want, sizeof(want));
+			found = !strcmp(got, want);
+		}
+		if (!found)
+			violation(C_VIOLATIONS, "# token fdinfo '%s': not in %lu..%lu\n", got,
+				  lo, v1);
+		count(C_FDINFO);
 	}
 	return NULL;
 }
@@ -385,7 +457,7 @@ static void *b_cycler(void *p)
 static int container(int sock, void *arg)
 {
 	struct user_arg users[3];
-	pthread_t th[5];
+	pthread_t th[6];
 	int root, token, i;
 
 	(void)arg;
@@ -406,9 +478,10 @@ static int container(int sock, void *arg)
 			return 13;
 	}
 	if (pthread_create(&th[3], NULL, b_user, NULL) ||
-	    pthread_create(&th[4], NULL, b_cycler, NULL))
+	    pthread_create(&th[4], NULL, b_cycler, NULL) ||
+	    pthread_create(&th[5], NULL, a_fdinfo, &token))
 		return 14;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		pthread_join(th[i], NULL);
 	return 0;
 }
@@ -599,6 +672,7 @@ TEST_F_TIMEOUT(race, reconfigure_and_unmount, 600)
 		       cnt(C_B_INSTANCES), cnt(C_B_EBUSY), cnt(C_B_OK), cnt(C_B_OK_DETACHED));
 	ksft_print_msg("race: instance B: %lu refused (%lu after the reset)\n",
 		       cnt(C_B_REFUSED), cnt(C_B_REFUSED_REVOKED));
+	ksft_print_msg("race: %lu token fdinfo readings\n", cnt(C_FDINFO));
 	ksft_print_msg("race: %lu calls outside the live sets, %lu unexpected results\n",
 		       cnt(C_VIOLATIONS), cnt(C_UNEXPECTED));
 	fflush(stdout);
@@ -610,6 +684,7 @@ TEST_F_TIMEOUT(race, reconfigure_and_unmount, 600)
 	EXPECT_GT(cnt(C_TOKEN_REFUSED), 0);
 	EXPECT_GT(cnt(C_ROOT_OK), 0);
 	EXPECT_GT(cnt(C_B_INSTANCES), 0);
+	EXPECT_GT(cnt(C_FDINFO), 0);
 	EXPECT_GT(cnt(C_B_OK_DETACHED), 0);
 	EXPECT_GT(cnt(C_B_REFUSED_REVOKED), 0);
 }
