@@ -66,24 +66,86 @@ static uint64_t *slot(int c, int op, int round)
 	return samples + ((size_t)(c * NR_OPS + op) * rounds + round) * iters;
 }
 
-/* One create+close of @op through @token (< 0: none). Returns 0 or -errno. */
+/*
+ * What the kernel copies in lives at fixed, aligned addresses: how many
+ * instructions a copy from user memory takes depends on the source's
+ * alignment, which on the stack moves with the size of the environment and
+ * the arguments, and so would differ from run to run and kernel to kernel.
+ */
+static _Alignas(64) union bpf_attr op_attr;
+
+static _Alignas(64) struct {
+	struct btf_header hdr;
+	__u32 types[4];
+	char strs[5];
+} __packed btf_blob = {
+	.hdr = {
+		.magic = BTF_MAGIC,
+		.version = BTF_VERSION,
+		.hdr_len = sizeof(struct btf_header),
+		.type_off = 0,
+		.type_len = sizeof(btf_blob.types),
+		.str_off = sizeof(btf_blob.types),
+		.str_len = sizeof(btf_blob.strs),
+	},
+	/* "int": name at 1, BTF_KIND_INT, 4 bytes, signed, 32 bits */
+	.types = { 1, BTF_KIND_INT << 24, 4, (BTF_INT_SIGNED << 24) | 32 },
+	.strs = "\0int",
+};
+
+static _Alignas(64) struct bpf_insn prog_insns[2] = {
+	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+	{ .code = BPF_JMP | BPF_EXIT },
+};
+
+static _Alignas(64) const char prog_license[8] = "GPL";
+
+/*
+ * One create+close of @op through @token (< 0: none), the same requests as
+ * map_create(), btf_load() and prog_load() make.  Returns 0 or -errno.
+ */
 static int do_op(int op, int token)
 {
-	int fd;
+	union bpf_attr *attr = &op_attr;
+	int fd, cmd;
 
+	memset(attr, 0, sizeof(*attr));
 	switch (op) {
 	case OP_MAP:
-		fd = map_create(BPF_MAP_TYPE_ARRAY, token);
+		cmd = BPF_MAP_CREATE;
+		attr->map_type = BPF_MAP_TYPE_ARRAY;
+		attr->key_size = 4;
+		attr->value_size = 8;
+		attr->max_entries = 1;
+		if (token >= 0) {
+			attr->map_flags = BPF_F_TOKEN_FD;
+			attr->map_token_fd = token;
+		}
 		break;
 	case OP_BTF:
-		fd = btf_load(token);
+		cmd = BPF_BTF_LOAD;
+		attr->btf = (__u64)(unsigned long)&btf_blob;
+		attr->btf_size = sizeof(btf_blob);
+		if (token >= 0) {
+			attr->btf_flags = BPF_F_TOKEN_FD;
+			attr->btf_token_fd = token;
+		}
 		break;
 	default:
-		fd = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, 0, 0, token);
+		cmd = BPF_PROG_LOAD;
+		attr->prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		attr->insns = (__u64)(unsigned long)prog_insns;
+		attr->insn_cnt = ARRAY_SIZE(prog_insns);
+		attr->license = (__u64)(unsigned long)prog_license;
+		if (token >= 0) {
+			attr->prog_flags = BPF_F_TOKEN_FD;
+			attr->prog_token_fd = token;
+		}
 		break;
 	}
+	fd = sys_bpf(cmd, attr);
 	if (fd < 0)
-		return fd;
+		return -errno;
 	close(fd);
 	return 0;
 }
