@@ -3,14 +3,16 @@
 #   make run      build the patched kernel, boot it, show delegation working
 #   make check    the whole test suite (host, kselftests and KUnit in a VM)
 #
-# BASE_ONLY=1 does the same with the vanilla kernel (no overlay, no patches).
+# BASE_ONLY=1 does the same with the vanilla kernel (no overlay, no patches),
+# NO_DELEGATION=1 with the patched tree built without Rust, DEBUG=1 with the
+# patched tree on a clang-built debug kernel (KASAN, lockdep, UBSAN, kmemleak).
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help setup assemble kernel run check host-test series lint clean distclean
+.PHONY: help setup assemble kernel run check host-test series lint fuzz bench clean distclean
 
 help: ## this list
-	@echo "Targets (BASE_ONLY=1 works on the vanilla base kernel instead):"
+	@echo "Targets (kernel flavours: default patched, BASE_ONLY=1 vanilla, NO_DELEGATION=1, DEBUG=1):"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
 
 setup: ## install toolchain, QEMU and virtme-ng (idempotent)

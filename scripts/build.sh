@@ -60,7 +60,7 @@ kmake -s headers_install INSTALL_HDR_PATH="$B/usr" >/dev/null
 mkdir -p "$B/selftests"
 make -s -C "$(src_dir)/tools/testing/selftests/bpffs_delegation" OUTPUT="$B/selftests" \
 	KHDR_INCLUDES="-isystem $B/usr/include"
-if [ "$(flavour)" = patched ]; then
+if has_delegation; then
 	# An external client on libbpf's own API (libbpf-sys vendors libbpf).
 	cargo build --release --locked --quiet \
 		--manifest-path "$top/tools/testing/selftests/bpffs_delegation/libbpf_client/Cargo.toml" \

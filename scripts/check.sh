@@ -14,7 +14,7 @@ t0=$(date +%s)
 t_setup=$(date +%s)
 
 host_args=()
-if [ "$(flavour)" = patched ]; then
+if has_delegation; then
 	log "host unit tests (cargo test): the kernel's own policy sources, the CLI"
 	mkdir -p "$OUT"
 	: >"$OUT/host-tests.log"
@@ -27,6 +27,7 @@ if [ "$(flavour)" = patched ]; then
 	passed=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$OUT/host-tests.log" | paste -sd+ | bc)
 	failed=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$OUT/host-tests.log" | paste -sd+ | bc)
 	host_args+=(--host "cargo test:${passed:-0}:${failed:-0}")
+
 fi
 t_host=$(date +%s)
 
@@ -37,12 +38,15 @@ SRC=$(src_dir)
 
 # Every flavour keeps upstream's behaviour; each adds its own tests.
 TESTS=(upstream_compat_test)
-case "$(flavour)" in
+kind=$(flavour)
+[ "$kind" = debug ] && kind=patched # the debug kernel runs the whole suite
+case "$kind" in
 patched) TESTS+=(delegation_test gating_test libbpf_test bpf_delegate_test.sh storm_test race_test lifetime_test) ;;
 nodelegation) TESTS+=(nodelegation_test) ;;
 esac
 kunit_args=()
-[ "$(flavour)" = patched ] && kunit_args+=(--kunit-suite bpf_delegation)
+has_delegation && kunit_args+=(--kunit-suite bpf_delegation)
+[ "$(flavour)" = debug ] && kunit_args+=(--kmemleak)
 
 R=${RESULTS:-$OUT/results-$(flavour)}
 rm -rf "$R"

@@ -7,14 +7,17 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Which kernel: "patched" (the default), "vanilla" (BASE_ONLY=1: the base
-# without overlay or patches) or "nodelegation" (NO_DELEGATION=1: patched,
-# but without Rust and so without the feature).  Each has its own tree and
+# without overlay or patches), "nodelegation" (NO_DELEGATION=1: patched,
+# but without Rust and so without the feature) or "debug" (DEBUG=1: patched,
+# built with clang and KASAN, lockdep, UBSAN, kmemleak).  Each has its own
 # build, so all can be kept side by side.
 flavour() {
 	if [ "${BASE_ONLY:-0}" = 1 ]; then
 		echo vanilla
 	elif [ "${NO_DELEGATION:-0}" = 1 ]; then
 		echo nodelegation
+	elif [ "${DEBUG:-0}" = 1 ]; then
+		echo debug
 	else
 		echo patched
 	fi
@@ -22,6 +25,8 @@ flavour() {
 # The nodelegation kernel is built from the patched tree.
 src_dir() { if [ "$(flavour)" = vanilla ]; then echo "$OUT/src-vanilla"; else echo "$OUT/src-patched"; fi; }
 build_dir() { echo "$OUT/build-$(flavour)"; }
+# Does the flavour carry the feature (and so its tests and tools)?
+has_delegation() { case "$(flavour)" in patched | debug) return 0 ;; *) return 1 ;; esac; }
 
 # The repo's overlay: new files that live at their kernel path.
 OVERLAY_DIRS=(kernel rust include tools/testing Documentation lib net)
@@ -39,9 +44,12 @@ patch_files() {
 }
 
 # kbuild with Debian's rustc-web (it ships the library sources kbuild needs)
-# and the pinned bindgen; the rustup toolchain in PATH has no rust-src.
+# and the pinned bindgen; the rustup toolchain in PATH has no rust-src.  The
+# debug kernel is built with clang (LLVM=1): Rust with KASAN needs it.
 kmake() {
-	make -C "$(src_dir)" O="$(build_dir)" ARCH=x86_64 \
+	local llvm=()
+	[ "$(flavour)" = debug ] && llvm=(LLVM=1)
+	make -C "$(src_dir)" O="$(build_dir)" ARCH=x86_64 "${llvm[@]}" \
 		RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 		RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver \
 		BINDGEN="$TOOLS/bin/bindgen" -j"${JOBS:-$(($(nproc) + 1))}" "$@"

@@ -16,7 +16,7 @@ import sys
 SPLATS = re.compile(
     r"(Oops|BUG:|WARNING:|KASAN:|UBSAN:|kernel BUG|general protection fault|"
     r"Kernel panic|RCU stall|possible circular locking|unreferenced object|"
-    r"rust_panic|panicked at)"
+    r"rust_panic|panicked at|suspected memory leak)"
 )
 TAP_RESULT = re.compile(r"^(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|TODO)\b.*)?$")
 KTAP_PREFIX = re.compile(r"^\[\s*\d+\.\d+\]\s?")
@@ -98,6 +98,8 @@ def main():
     ap.add_argument("--kunit-suite", action="append", default=[], help="KUnit suite expected in the log")
     ap.add_argument("--host", action="append", default=[],
                     help="NAME:PASSED:FAILED from a host-side runner")
+    ap.add_argument("--kmemleak", action="store_true",
+                    help="require the guest's kmemleak scan (debug kernels) and fail on any leak")
     args = ap.parse_args()
     tally = Tally()
 
@@ -116,6 +118,22 @@ def main():
     for line in lines:
         if SPLATS.search(line):
             tally.add(f"kernel log: {KTAP_PREFIX.sub('', line).strip()}", False)
+
+    if args.kmemleak:
+        leaks = args.results / "kmemleak.txt"
+        if not leaks.exists():
+            tally.add("kmemleak: no scan result (is CONFIG_DEBUG_KMEMLEAK on and debugfs there?)", False)
+        else:
+            report = leaks.read_text(errors="replace").splitlines()
+            leaked = False
+            for i, line in enumerate(report):
+                if line.startswith("unreferenced object"):
+                    where = next((r.strip() for r in report[i + 1:i + 12]
+                                  if r.strip().startswith("[<") and "kmemleak" not in r
+                                  and "slab" not in r and "kmalloc" not in r), "")
+                    tally.add(f"kmemleak: {line.strip()} {where}", False)
+                    leaked = True
+            tally.add("kmemleak scan", not leaked)
 
     for f in tally.failed:
         print(f"FAIL: {f}")
