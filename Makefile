@@ -36,6 +36,9 @@ series: setup ## write the patch series to out/series/patches and check it (git 
 lint: setup ## rustfmtcheck, clippy, rustdoc and W=1 (no new warnings) on the series' code
 	scripts/lint.sh
 
+fuzz: setup ## fuzz the delegation policy on the host (FUZZ_SECONDS per target, default 600)
+	scripts/fuzz.sh
+
 host-test: ## only the host-side unit tests of the Rust policy
 	cd host && cargo test --offline --locked
 

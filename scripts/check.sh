@@ -28,6 +28,16 @@ if has_delegation; then
 	failed=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$OUT/host-tests.log" | paste -sd+ | bc)
 	host_args+=(--host "cargo test:${passed:-0}:${failed:-0}")
 
+	# A short libFuzzer run over the same policy sources (make fuzz: longer).
+	log "host fuzz smoke run (${FUZZ_SECONDS:=10} s per target)"
+	rc=0
+	FUZZ_SECONDS=$FUZZ_SECONDS "$top/scripts/fuzz.sh" 2>&1 | tee "$OUT/host-fuzz.log" || rc=$?
+	verdict=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1:\2/p' "$OUT/host-fuzz.log")
+	fpassed=${verdict%%:*} ffailed=${verdict##*:}
+	if [ -z "$verdict" ] || { [ "$rc" != 0 ] && [ "$ffailed" = 0 ]; }; then
+		ffailed=1
+	fi
+	host_args+=(--host "fuzz:${fpassed:-0}:${ffailed}")
 fi
 t_host=$(date +%s)
 
