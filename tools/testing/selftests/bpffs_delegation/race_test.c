@@ -157,6 +157,11 @@ static int do_op(enum op op, int fd)
 	return ret;
 }
 
+static unsigned long cnt(enum counter c)
+{
+	return atomic_load(&sh->count[c]);
+}
+
 static void count(enum counter c)
 {
 	atomic_fetch_add(&sh->count[c], 1);
@@ -393,6 +398,22 @@ static void sleep_ms(struct rng *r, unsigned int max)
 	usleep(1000 * (1 + below(r, max)));
 }
 
+/*
+ * Sleep up to @max ms, and on a slow kernel longer, until instance B's
+ * user has made two more calls (for at most a second, and not once the
+ * users are told to stop).
+ */
+static void sleep_for_b_calls(struct rng *r, unsigned int max)
+{
+	unsigned long calls = cnt(C_B_OK) + cnt(C_B_REFUSED);
+	double end = now() + 1;
+
+	sleep_ms(r, max);
+	while (cnt(C_B_OK) + cnt(C_B_REFUSED) < calls + 2 && !atomic_load(&sh->stop) &&
+	       now() < end)
+		usleep(1000);
+}
+
 /* The container thread that makes, detaches and drops instances B. */
 static void *b_cycler(void *p)
 {
@@ -430,7 +451,7 @@ static void *b_cycler(void *p)
 			violation(C_UNEXPECTED, "# instance B: lazy umount: %d\n", -errno);
 		else
 			atomic_store(&sh->b_detached_gen, gen);
-		sleep_ms(&r, 10);
+		sleep_for_b_calls(&r, 10);
 		/* The privileged side resets it; from then on the old fds get nothing. */
 		atomic_store(&sh->b_resetting_gen, gen);
 		ret = request(sock, REQ_RESET, -1);
@@ -439,7 +460,7 @@ static void *b_cycler(void *p)
 			break;
 		}
 		atomic_store(&sh->b_revoked_gen, gen);
-		sleep_ms(&r, 5);
+		sleep_for_b_calls(&r, 5);
 		/* Drop it: with the copies the user drops, the superblock goes. */
 		pthread_mutex_lock(&b_lock);
 		close(b_token);
@@ -589,11 +610,6 @@ FIXTURE_TEARDOWN(race)
 		wait_child(self->pid);
 	}
 	munmap(sh, sizeof(*sh));
-}
-
-static unsigned long cnt(enum counter c)
-{
-	return atomic_load(&sh->count[c]);
 }
 
 TEST_F_TIMEOUT(race, reconfigure_and_unmount, 600)
