@@ -51,8 +51,9 @@ record() { # key value note
 
 # The last recorded value of a figure, or a fallback.
 recall() { # key fallback-note
-	local line
-	line=$(awk -F'\t' -v k="$1" '$2 == k { l = $0 } END { print l }' "$history" 2>/dev/null)
+	local line=""
+	[ -f "$history" ] &&
+		line=$(awk -F'\t' -v k="$1" '$2 == k { l = $0 } END { print l }' "$history")
 	if [ -n "$line" ]; then
 		IFS=$'\t' read -r d _ v n <<<"$line"
 		printf '%s\t%s\t%s\t%s\n' "$1" "$v" "$d" "$n" >>"$out"
@@ -64,13 +65,22 @@ recall() { # key fallback-note
 waited() { grep -q 'waiting for another build' "$dl_log" && echo ", waited for another build" || true; }
 kbuild_s() { sed -n 's/.*kernel built in \([0-9]*\) s.*/\1/p' "$dl_log" | tail -n 1; }
 
+# Wait until nobody else builds the patched kernel (build.sh's lock), so that
+# the time measured is the build's; a build that still has to wait says so.
+wait_for_builds() {
+	mkdir -p "$OUT"
+	flock "$OUT/.build-patched.lock" true
+}
+
 # 1. Incremental rebuilds of the patched kernel.
 if [ "${DEVLOOP_REBUILD:-1}" = 1 ]; then
+	wait_for_builds
 	l=$(cut -d' ' -f1 /proc/loadavg)
 	if t=$(timed "$top/scripts/build.sh"); then
 		record rebuild_noop "$t" "scripts/build.sh, nothing changed (kbuild $(kbuild_s) s$(waited), host load $l)"
 		rs="$OUT/src-patched/kernel/bpf/delegation.rs"
 		if [ -f "$rs" ]; then
+			wait_for_builds
 			touch "$rs"
 			l=$(cut -d' ' -f1 /proc/loadavg)
 			if t=$(timed "$top/scripts/build.sh"); then
