@@ -130,10 +130,11 @@ fi
 
 # 3. The whole test command.
 if [ "${DEVLOOP_FULL:-0}" = 1 ]; then
-	if t=$(timed make -C "$top" check); then
-		record make_check "$t" "make check, $(tail -n 1 "$dl_log")"
+	verdict() { grep -E '[0-9]+ passed, [0-9]+ failed' "$dl_log" | tail -n 1; }
+	if t=$(timed make -s -C "$top" check); then
+		record make_check "$t" "make check: $(verdict)"
 	else
-		record make_check "$t" "make check FAILED: $(tail -n 1 "$dl_log")"
+		record make_check "$t" "make check FAILED: $(verdict)"
 	fi
 else
 	recall make_check "not measured in this run (DEVLOOP_FULL=1 measures it)"
