@@ -74,9 +74,18 @@ unprivileged_container_loses_it_on_reset() {
 		sh -c "echo \$\$ > $tmp/pid2; exec $client /sys/fs/bpf --revoked-after $tmp/rev" \
 		>"$tmp/out" 2>&1 &
 	runner=$!
-	for _ in $(seq 100); do [ -e "$tmp/rev.waiting" ] && break; sleep 0.1; done
+	# Up to 30 s: a debug kernel under TCG is slow.
+	for _ in $(seq 300); do
+		[ -e "$tmp/rev.waiting" ] && break
+		kill -0 "$runner" 2>/dev/null || break
+		sleep 0.1
+	done
 	pid2=$(cat "$tmp/pid2")
-	[ "$(stat -c %u "/proc/$pid2")" = 1000 ] || return 1
+	if [ "$(stat -c %u "/proc/$pid2" 2>&1)" != 1000 ]; then
+		wait "$runner"
+		echo "client $pid2 is not running as uid 1000; the runner exited with $?" >>"$tmp/out"
+		return 1
+	fi
 	"$tool" reset /sys/fs/bpf --pid "$pid2" >>"$tmp/out" 2>&1 || return 1
 	touch "$tmp/rev"
 	refused='after revocation, token: bpf_map_create(stack): Operation not permitted'
