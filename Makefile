@@ -39,6 +39,9 @@ lint: setup ## rustfmtcheck, clippy, rustdoc and W=1 (no new warnings) on the se
 fuzz: setup ## fuzz the delegation policy on the host (FUZZ_SECONDS per target, default 600)
 	scripts/fuzz.sh
 
+bench: setup ## benchmark vanilla vs patched in QEMU (icount), write out/bench/report.md (BENCH_SHORT=1: CI variant)
+	scripts/bench.sh
+
 host-test: ## only the host-side unit tests of the Rust policy
 	cd host && cargo test --offline --locked
 
