@@ -9,6 +9,7 @@
 //! and turns results back into errnos and fs_context messages.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::code::{EINVAL, ENOMEM, EPERM};
@@ -43,33 +44,100 @@ const _: () = {
 /// superblock and whoever else holds it; C sees it as the opaque
 /// `struct bpf_delegation`.
 ///
-/// The state is read and replaced as a whole under a spinlock, so a reader
-/// never sees half of an old set and half of a new one, and the bpf()
-/// syscall path takes no sleeping lock.
+/// Writers (create, reconfigure, kill) are serialised by a spinlock and
+/// publish a whole new state under a sequence count; readers (the bpf()
+/// syscall path) take no lock and retry until they have read one state
+/// between two equal, even counts.  So a reader never sees half of an old
+/// set and half of a new one, and a check costs a few loads.
+///
+/// # Invariants
+///
+/// `seq` is odd only while the holder of `writer` stores `words`; `words`
+/// always hold [`State`] as [`Delegation::pack`] lays it out.
 #[pin_data]
 struct Delegation {
     #[pin]
-    state: SpinLock<State>,
+    writer: SpinLock<()>,
+    seq: AtomicU32,
+    words: [AtomicU64; WORDS],
 }
+
+/// Flags, then the four masks.
+const WORDS: usize = 5;
+const DELEGATED: u64 = 1 << 0;
+const DEAD: u64 = 1 << 1;
 
 impl Delegation {
     fn new(state: State) -> Result<Arc<Self>> {
+        let words = Self::pack(&state).map(AtomicU64::new);
+        // INVARIANT: `seq` is even and `words` hold `state`.
         Arc::pin_init(
             pin_init!(Delegation {
-                state <- kernel::new_spinlock!(state, "bpf_delegation"),
+                writer <- kernel::new_spinlock!((), "bpf_delegation"),
+                seq: AtomicU32::new(0),
+                words,
             }),
             GFP_KERNEL,
         )
     }
 
+    fn pack(s: &State) -> [u64; WORDS] {
+        let flags = if s.delegated { DELEGATED } else { 0 } | if s.dead { DEAD } else { 0 };
+        let m = &s.masks;
+        [flags, m.cmds, m.maps, m.progs, m.attachs]
+    }
+
+    fn unpack(w: [u64; WORDS]) -> State {
+        State {
+            delegated: w[0] & DELEGATED != 0,
+            dead: w[0] & DEAD != 0,
+            masks: Masks {
+                cmds: w[1],
+                maps: w[2],
+                progs: w[3],
+                attachs: w[4],
+            },
+        }
+    }
+
+    fn load(&self) -> State {
+        Self::unpack(core::array::from_fn(|i| {
+            self.words[i].load(Ordering::Relaxed)
+        }))
+    }
+
+    /// One consistent state, without a lock unless a writer is at work.
     fn read(&self) -> State {
-        *self.state.lock()
+        loop {
+            let begin = self.seq.load(Ordering::Acquire);
+            if begin & 1 != 0 {
+                // Wait for the writer by taking its lock, rather than spin
+                // (with PREEMPT_RT the writer may have been preempted).
+                drop(self.writer.lock());
+                continue;
+            }
+            let state = self.load();
+            // Order the loads of `words` before the second load of `seq`.
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == begin {
+                return state;
+            }
+        }
     }
 
     fn update(&self, f: impl FnOnce(&State) -> State) {
-        let mut guard = self.state.lock();
-        let next = f(&guard);
-        *guard = next;
+        let _writer = self.writer.lock();
+        // Only the holder of `writer` stores `words`, so they are stable here.
+        let next = Self::pack(&f(&self.load()));
+        let seq = self.seq.load(Ordering::Relaxed);
+        // INVARIANT: `seq` is odd while `words` change, even again after.
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        // Order the odd count before the stores of `words`.
+        fence(Ordering::Release);
+        for (word, value) in self.words.iter().zip(next) {
+            word.store(value, Ordering::Relaxed);
+        }
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 }
 
