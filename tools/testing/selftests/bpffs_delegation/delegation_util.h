@@ -346,4 +346,22 @@ static inline char *mask_str(char *buf, size_t len, uint64_t mask)
 	return buf;
 }
 
+/* A small seeded generator (xorshift64*), so a failing run can be replayed. */
+struct rng {
+	__u64 s;
+};
+
+static inline __u64 rnd(struct rng *r)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return r->s * 0x2545f4914f6cdd1dULL;
+}
+
+static inline unsigned int below(struct rng *r, unsigned int n)
+{
+	return rnd(r) % n;
+}
+
 #endif /* __BPFFS_DELEGATION_UTIL_H */

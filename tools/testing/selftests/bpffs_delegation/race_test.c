@@ -72,23 +72,6 @@ static struct shared *sh;
 static int b_sock[2];		/* container <-> parent's helper for instance B */
 static __u64 seed;
 
-struct rng {
-	__u64 s;
-};
-
-static __u64 rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned int below(struct rng *r, unsigned int n)
-{
-	return rnd(r) % n;
-}
-
 static double now(void)
 {
 	struct timespec ts;

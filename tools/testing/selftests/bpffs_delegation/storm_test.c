@@ -103,23 +103,6 @@ struct model {
 	bool delegate;
 };
 
-struct rng {
-	__u64 s;
-};
-
-static __u64 rnd(struct rng *r)
-{
-	r->s ^= r->s << 13;
-	r->s ^= r->s >> 7;
-	r->s ^= r->s << 17;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-static unsigned int below(struct rng *r, unsigned int n)
-{
-	return rnd(r) % n;
-}
-
 /* A random mask of @f that a blob may carry: none, any, or known bits. */
 static __u64 valid_mask(struct rng *r, int f)
 {
