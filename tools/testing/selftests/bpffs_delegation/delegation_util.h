@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -344,6 +345,15 @@ static inline char *mask_str(char *buf, size_t len, uint64_t mask)
 {
 	snprintf(buf, len, "0x%llx", (unsigned long long)mask);
 	return buf;
+}
+
+/* Seconds on the monotonic clock, for the tests' time budgets. */
+static inline double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* A small seeded generator (xorshift64*), so a failing run can be replayed. */

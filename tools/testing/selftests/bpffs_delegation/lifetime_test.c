@@ -172,14 +172,6 @@ static int reconfigure(int pick, __u64 cmds, __u64 maps)
 	return ret ?: (sys_fsconfig(pick, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) ? -errno : 0);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static double env_num(const char *name, double def)
 {
 	const char *v = getenv(name);

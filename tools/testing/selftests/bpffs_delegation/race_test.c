@@ -72,14 +72,6 @@ static struct shared *sh;
 static int b_sock[2];		/* container <-> parent's helper for instance B */
 static __u64 seed;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static bool has(__u64 mask, unsigned int bit)
 {
 	return bit < 64 && (mask >> bit & 1);

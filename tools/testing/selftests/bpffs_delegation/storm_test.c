@@ -602,14 +602,6 @@ static unsigned long storm(int fd, struct rng *r, unsigned int n, struct model *
 	return bad;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static unsigned long env_ul(const char *name, unsigned long def)
 {
 	const char *v = getenv(name);
