@@ -20,11 +20,15 @@ struct bpf_delegation_request {
 	struct bpf_delegation_opts masks;	/* fields not named are 0 */
 	u8 set;					/* fields named, a bit each */
 	bool delegate;				/* the "delegate" flag */
+	bool target;				/* "target_userns" was set */
 };
 
 /*
  * The live delegation of a bpffs superblock: opaque, refcounted, owned by
- * the Rust side.  Read and replaced as a whole; never sleeps.
+ * the Rust side.  Read and replaced as a whole.  A read takes no lock
+ * unless it meets a writer at work; then it waits on the writer's
+ * spinlock, which sleeps under PREEMPT_RT: read it from process or softirq
+ * context, never from hard interrupt context or under a raw spinlock.
  */
 struct bpf_delegation;
 
@@ -69,9 +73,23 @@ int bpf_delegation_parse_param(struct bpf_delegation_request *req,
 int bpf_delegation_create(const struct bpf_delegation_request *req,
 			  bool init_userns, struct bpf_delegation **out);
 
+/*
+ * May the current task commit a reconfigure context that asked @req?  0, or
+ * -EPERM when @req carries delegation (fields or target_userns) and the
+ * task lacks CAP_SYS_ADMIN in the initial user namespace at commit time.
+ */
+int bpf_delegation_may_commit(const struct bpf_delegation_request *req);
+
 /* Apply the fields a reconfigure context named, atomically. */
 void bpf_delegation_reconfigure(struct bpf_delegation *d,
 				const struct bpf_delegation_request *req);
+
+/*
+ * Apply the fields a reconfigure context named to @pending, the request of
+ * a creation context that has not created its instance yet.
+ */
+void bpf_delegation_narrow_pending(struct bpf_delegation_request *pending,
+				   const struct bpf_delegation_request *req);
 
 /* Flags of a delegation's state. */
 #define BPF_DELEGATION_DELEGATED	(1U << 0)	/* created under "delegate" */
@@ -86,7 +104,7 @@ u32 bpf_delegation_read(struct bpf_delegation *d, struct bpf_delegation_opts *ou
 /*
  * Does @d allow @cmd, with the map type or the program and attach types
  * (negative: not part of the question)?  One snapshot decides all bits;
- * a dead delegation allows nothing.  Never sleeps.
+ * a dead delegation allows nothing.  Same context rules as a read.
  */
 bool bpf_delegation_allows(struct bpf_delegation *d, u32 cmd, s64 map_type,
 			   s64 prog_type, s64 attach_type);

@@ -174,6 +174,7 @@ fn masks_to_c(m: &Masks) -> bindings::bpf_delegation_opts {
 fn request_from_c(r: &bindings::bpf_delegation_request) -> Request {
     Request {
         delegate: r.delegate,
+        target: r.target,
         set: r.set,
         masks: masks_from_c(&r.masks),
     }
@@ -184,6 +185,7 @@ fn request_to_c(r: &Request) -> bindings::bpf_delegation_request {
         masks: masks_to_c(&r.masks),
         set: r.set,
         delegate: r.delegate,
+        target: r.target,
     }
 }
 
@@ -350,8 +352,31 @@ pub unsafe extern "C" fn bpf_delegation_create(
     }
 }
 
+/// Whether the current task may commit a reconfigure context that asked
+/// `req`: `0`, or `-EPERM` when it carries delegation and the task lacks
+/// `CAP_SYS_ADMIN` in the initial user namespace now.
+///
+/// # Safety
+///
+/// `req` must be valid for reads.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_may_commit(
+    req: *const bindings::bpf_delegation_request,
+) -> i32 {
+    if req.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: `req` is not null and valid for reads.
+    let req = request_from_c(unsafe { &*req });
+    if policy::may_commit(&req, &privileged) {
+        0
+    } else {
+        EPERM.to_errno()
+    }
+}
+
 /// Applies what a reconfigure context asked for to a live delegation, as a
-/// whole.
+/// whole.  The caller has checked [`bpf_delegation_may_commit`].
 ///
 /// # Safety
 ///
@@ -370,6 +395,29 @@ pub unsafe extern "C" fn bpf_delegation_reconfigure(
     // SAFETY: `d` is referenced by the caller for this call.
     let d = unsafe { borrow(d) };
     d.update(|live| req.reconfigure(live));
+}
+
+/// Applies what a reconfigure context asked for to a creation context that
+/// was given consent but has not created its instance yet.
+///
+/// # Safety
+///
+/// `pending` must be valid for reads and writes and `req` for reads;
+/// nothing else may write to `pending` during the call.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_narrow_pending(
+    pending: *mut bindings::bpf_delegation_request,
+    req: *const bindings::bpf_delegation_request,
+) {
+    if pending.is_null() || req.is_null() {
+        return;
+    }
+    // SAFETY: `req` is not null and valid for reads.
+    let req = request_from_c(unsafe { &*req });
+    // SAFETY: `pending` is not null and valid for reads.
+    let next = req.narrow_pending(&request_from_c(unsafe { &*pending }));
+    // SAFETY: `pending` is not null and valid for writes.
+    unsafe { pending.write(request_to_c(&next)) };
 }
 
 /// Reads a consistent snapshot of a live delegation; returns its

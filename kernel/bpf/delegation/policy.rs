@@ -234,6 +234,9 @@ impl State {
 pub struct Request {
     /// The `delegate` flag was set.
     pub delegate: bool,
+    /// `target_userns` was set: a reconfigure that applies to every bpffs
+    /// instance of that user namespace instead of the one picked.
+    pub target: bool,
     /// The fields named (one bit per [`Field`]).
     pub set: u8,
     /// Their values; fields not set are zero.
@@ -248,7 +251,7 @@ impl Request {
 
     /// Whether this context asks for nothing.
     pub fn is_empty(&self) -> bool {
-        !self.delegate && self.set == 0
+        !self.delegate && !self.target && self.set == 0
     }
 
     /// The state of a superblock created from this context.
@@ -265,14 +268,47 @@ impl Request {
     /// `delegate` flag is a property of how the instance was created and
     /// does not change.
     pub fn reconfigure(&self, live: &State) -> State {
-        let mut next = *live;
+        State {
+            masks: self.replace(&live.masks),
+            ..*live
+        }
+    }
+
+    /// A creation context that was given consent, once a privileged
+    /// reconfigure of its user namespace (`target_userns`) applied this
+    /// request to it: each field named here replaces the pending one and
+    /// counts as named, so the instance it creates gets what the delegating
+    /// task asked last, not what it consented to before.
+    pub fn narrow_pending(&self, pending: &Request) -> Request {
+        Request {
+            masks: self.replace(&pending.masks),
+            set: pending.set | self.set,
+            ..*pending
+        }
+    }
+
+    fn replace(&self, masks: &Masks) -> Masks {
+        let mut next = *masks;
         for field in Field::ALL {
             if self.is_set(field) {
-                *next.masks.get_mut(field) = self.masks.get(field);
+                *next.get_mut(field) = self.masks.get(field);
             }
         }
         next
     }
+}
+
+/// Whether a reconfigure context may be committed by the current task.
+///
+/// A reconfigure context that carries delegation (a field or
+/// `target_userns`, all of which only a privileged task could set) is
+/// committed only by a task that has `CAP_SYS_ADMIN` in the initial user
+/// namespace *now*: an fs_context fd can be handed on, so the container
+/// must not be able to bank a privileged task's request and commit it
+/// later, after the delegating task narrowed or revoked the instance.
+/// A context that asks nothing of delegation commits as before.
+pub fn may_commit(req: &Request, privileged: &dyn Fn() -> bool) -> bool {
+    req.is_empty() || privileged()
 }
 
 /// Whether a superblock may be created from a context.
@@ -296,6 +332,9 @@ pub enum Key {
     Abilities,
     /// `delegate_cmds` and friends: strings.
     Strings(Field),
+    /// `target_userns`: a user namespace fd, on a reconfigure context of a
+    /// bpffs of the initial user namespace.
+    TargetUserns,
 }
 
 impl Key {
@@ -309,6 +348,7 @@ impl Key {
             b"delegate_maps" => Key::Strings(Field::Maps),
             b"delegate_progs" => Key::Strings(Field::Progs),
             b"delegate_attachs" => Key::Strings(Field::Attachs),
+            b"target_userns" => Key::TargetUserns,
             _ => return None,
         })
     }
@@ -320,6 +360,7 @@ impl Key {
             Key::DelegateUserns => "delegate_userns",
             Key::Abilities => "abilities",
             Key::Strings(field) => field.option(),
+            Key::TargetUserns => "target_userns",
         }
     }
 
@@ -327,7 +368,7 @@ impl Key {
     fn expects(self) -> &'static str {
         match self {
             Key::Delegate => "a flag (FSCONFIG_SET_FLAG)",
-            Key::DelegateUserns => "a user namespace fd (FSCONFIG_SET_FD)",
+            Key::DelegateUserns | Key::TargetUserns => "a user namespace fd (FSCONFIG_SET_FD)",
             Key::Abilities => "a struct bpf_delegation_opts (FSCONFIG_SET_BINARY)",
             Key::Strings(_) => "a string (FSCONFIG_SET_STRING)",
         }
@@ -384,6 +425,14 @@ pub enum Error<'a> {
     DelegateReconfigure,
     /// `delegate_userns` names another user namespace, or none.
     Userns(Userns),
+    /// `target_userns` on a context that is not a reconfigure context of a
+    /// bpffs of the initial user namespace.
+    TargetContext,
+    /// `target_userns` names the initial user namespace, or no user
+    /// namespace.
+    TargetUserns(Userns),
+    /// `target_userns` set twice on one context.
+    TargetTwice,
     /// A bad `abilities` blob.
     Blob(BlobError),
     /// A bad `delegate_*` string.
@@ -428,6 +477,16 @@ impl fmt::Display for Error<'_> {
             Error::Userns(_) => {
                 f.write_str("delegate_userns: not the user namespace of this context")
             }
+            Error::TargetContext => f.write_str(
+                "target_userns: only on a reconfigure context of a bpffs of the initial user namespace",
+            ),
+            Error::TargetUserns(Userns::NotUserns) => {
+                f.write_str("target_userns: the fd is not a user namespace")
+            }
+            Error::TargetUserns(_) => {
+                f.write_str("target_userns: names the initial user namespace")
+            }
+            Error::TargetTwice => f.write_str("target_userns: already set on this context"),
             Error::Blob(ref e) => e.fmt(f),
             Error::Text(field, ref e) => write!(f, "{}: {}", field.option(), e),
         }
@@ -481,6 +540,19 @@ fn apply<'a>(
         }
         (Key::DelegateUserns, Value::Fd(Userns::Same)) => {}
         (Key::DelegateUserns, Value::Fd(other)) => return Err(Error::Userns(other)),
+        (Key::TargetUserns, Value::Fd(userns)) => {
+            if !ctx.reconfigure || !ctx.init_userns {
+                return Err(Error::TargetContext);
+            }
+            // The context's own namespace is the initial one here.
+            if userns != Userns::Other {
+                return Err(Error::TargetUserns(userns));
+            }
+            if req.target {
+                return Err(Error::TargetTwice);
+            }
+            next.target = true;
+        }
         (Key::Abilities, Value::Blob(blob)) => {
             next.masks = parse_blob(blob).map_err(Error::Blob)?;
             next.set = Field::ALL.iter().fold(0, |set, f| set | f.bit());
@@ -899,6 +971,87 @@ mod tests {
         )
         .is_err());
         assert_eq!(req, before);
+    }
+
+    const INIT_RECONF: Context = Context {
+        init_userns: true,
+        reconfigure: true,
+    };
+
+    #[test]
+    fn target_userns_only_on_an_initial_reconfigure_context() {
+        let other = Value::Fd(Userns::Other);
+        let req = param(&Request::default(), "target_userns", other, &INIT_RECONF).unwrap();
+        assert!(req.target && !req.is_empty() && req.set == 0);
+        // Once per context.
+        assert_eq!(
+            param(&req, "target_userns", other, &INIT_RECONF),
+            Err(Error::TargetTwice)
+        );
+        // Not on a creation context, nor on a container's instance.
+        for ctx in [CTX, RECONF, Context { init_userns: true, reconfigure: false }] {
+            assert_eq!(
+                param(&Request::default(), "target_userns", other, &ctx),
+                Err(Error::TargetContext)
+            );
+        }
+        // Not the initial namespace itself, not a non-namespace fd, not a string.
+        for u in [Userns::Same, Userns::NotUserns] {
+            assert_eq!(
+                param(&Request::default(), "target_userns", Value::Fd(u), &INIT_RECONF),
+                Err(Error::TargetUserns(u))
+            );
+        }
+        assert_eq!(
+            param(&Request::default(), "target_userns", Value::String(b"1"), &INIT_RECONF),
+            Err(Error::WrongType(Key::TargetUserns))
+        );
+        // Privilege first.
+        assert_eq!(
+            parse_param(&Request::default(), b"target_userns", other, &INIT_RECONF, NO),
+            Some(Err(Error::NotPrivileged(Key::TargetUserns)))
+        );
+    }
+
+    #[test]
+    fn commit_needs_privilege_only_for_delegation() {
+        // The container's own remount, or any context that asks nothing.
+        assert!(may_commit(&Request::default(), NO));
+        let fields = param(&Request::default(), "delegate_maps", Value::String(b"stack"), &RECONF)
+            .unwrap();
+        let target = param(
+            &Request::default(),
+            "target_userns",
+            Value::Fd(Userns::Other),
+            &INIT_RECONF,
+        )
+        .unwrap();
+        let zero = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        for req in [fields, target, zero] {
+            // Banked: set by a privileged task, committed by the container.
+            assert!(!may_commit(&req, NO));
+            assert!(may_commit(&req, YES));
+        }
+    }
+
+    #[test]
+    fn narrowing_a_pending_consent() {
+        let pending = param(&Request::default(), "delegate", Value::Flag, &CTX).unwrap();
+        let all = [ANY; 4].map(u64::to_ne_bytes).concat();
+        let pending = param(&pending, "abilities", Value::Blob(&all), &CTX).unwrap();
+        // A reset of the namespace zeroes what it would create.
+        let reset = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        let next = reset.narrow_pending(&pending);
+        assert!(next.delegate);
+        assert!(next.create().masks.is_empty());
+        // A string replaces only its field and leaves the others consented.
+        let maps = param(&Request::default(), "delegate_maps", Value::String(b"stack"), &RECONF)
+            .unwrap();
+        let next = maps.narrow_pending(&pending);
+        assert_eq!(next.masks.maps, MAP_STACK);
+        assert_eq!(next.masks.cmds, ANY);
+        // Nothing named, nothing changed.
+        assert_eq!(Request::default().narrow_pending(&pending), pending);
     }
 
     #[test]
