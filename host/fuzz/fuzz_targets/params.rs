@@ -11,7 +11,7 @@
 
 use bpf_delegation_fuzz as model;
 use bpf_delegation_host::policy::{
-    may_create, parse_param, Context, Field, Key, Request, State, Use, Userns, Value, ANY,
+    may_commit, may_create, parse_param, Context, Field, Key, Request, State, Use, Userns, Value, ANY,
 };
 use bpf_delegation_host::text::show;
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 /// `FUZZ_DEBUG=1 params FILE` prints the life an input decodes to.
 static DEBUG: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FUZZ_DEBUG").is_some());
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "delegate",
     "delegate_userns",
     "abilities",
@@ -29,6 +29,7 @@ const KEYS: [&str; 7] = [
     "delegate_maps",
     "delegate_progs",
     "delegate_attachs",
+    "target_userns",
 ];
 /// bpffs's own keys and near misses: none is delegation's business.
 const OTHER_KEYS: [&str; 7] = [
@@ -287,7 +288,7 @@ fn op(inp: &mut Input) -> Op {
     let natural = match &key[..] {
         b"delegate" => 0,
         b"abilities" => 2,
-        b"delegate_userns" => 3,
+        b"delegate_userns" | b"target_userns" => 3,
         _ => 1,
     };
     let kind = match inp.pick(8) {
@@ -501,6 +502,10 @@ fn run(inp: &mut Input) {
         }
         assert_eq!(next, model::reconfigure(&mreq, &state));
         assert_eq!(next.delegated, state.delegated);
+        // Only a task privileged at commit time commits delegation.
+        let asks = mreq.any_named() || mreq.target || mreq.delegate;
+        assert_eq!(may_commit(&req, &|| false), !asks, "{reconf_ops:?}");
+        assert!(may_commit(&req, &|| true));
         if !accepted || reconf_ops.iter().all(|op| !op.privileged) {
             // Refused and unprivileged calls leave the instance as it is.
             assert!(!mreq.any_named());

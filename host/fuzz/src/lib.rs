@@ -227,7 +227,7 @@ pub fn text_errno(e: &TextError<'_>) -> i32 {
 
 /// The delegation keys by name.
 pub fn key(name: &[u8]) -> Option<Key> {
-    const KEYS: [(&str, Key); 7] = [
+    const KEYS: [(&str, Key); 8] = [
         ("delegate", Key::Delegate),
         ("delegate_userns", Key::DelegateUserns),
         ("abilities", Key::Abilities),
@@ -235,6 +235,7 @@ pub fn key(name: &[u8]) -> Option<Key> {
         ("delegate_maps", Key::Strings(Field::Maps)),
         ("delegate_progs", Key::Strings(Field::Progs)),
         ("delegate_attachs", Key::Strings(Field::Attachs)),
+        ("target_userns", Key::TargetUserns),
     ];
     KEYS.iter()
         .find(|(n, _)| n.as_bytes() == name)
@@ -246,6 +247,8 @@ pub fn key(name: &[u8]) -> Option<Key> {
 pub struct Req {
     /// `delegate` was set.
     pub delegate: bool,
+    /// `target_userns` was set.
+    pub target: bool,
     /// Which fields a privileged caller named, in `Field::ALL` order.
     pub named: [bool; 4],
     /// Their values.
@@ -260,6 +263,7 @@ impl Req {
     /// Whether it matches the kernel's request.
     pub fn matches(&self, r: &Request) -> bool {
         self.delegate == r.delegate
+            && self.target == r.target
             && Field::ALL.iter().all(|&f| {
                 self.named[index(f)] == r.is_set(f) && self.masks[index(f)] == r.masks.get(f)
             })
@@ -311,6 +315,17 @@ pub fn param<'a>(
         }
         (Key::DelegateUserns, Value::Fd(Userns::Same)) => Ok(next),
         (Key::DelegateUserns, Value::Fd(u)) => Err(Error::Userns(u)),
+        // Only on a reconfigure of an initial-namespace instance, for
+        // another namespace, once.
+        (Key::TargetUserns, Value::Fd(_)) if !(reconfigure && init_userns) => {
+            Err(Error::TargetContext)
+        }
+        (Key::TargetUserns, Value::Fd(u)) if u != Userns::Other => Err(Error::TargetUserns(u)),
+        (Key::TargetUserns, Value::Fd(_)) if req.target => Err(Error::TargetTwice),
+        (Key::TargetUserns, Value::Fd(_)) => {
+            next.target = true;
+            Ok(next)
+        }
         (Key::Abilities, Value::Blob(b)) => match blob(b) {
             Ok(m) => {
                 next.named = [true; 4];
