@@ -41,6 +41,9 @@ enum agent_op {
 	OP_CLOSE,		/* close slot key */
 	OP_MKDIR,		/* mkdir(str) */
 	OP_EXEC,		/* run str with key as its argument, its exit status */
+	OP_SEND_CTX,		/* send the context (arg 0) or the picked one (arg 1) */
+	OP_CTX_RECONFIGURE,	/* CMD_RECONFIGURE on the context (arg 0) or picked (1) */
+	OP_MOUNT_TOKEN,		/* fsmount, a token from the mount fd, attach nothing */
 	OP_EXIT,
 };
 
@@ -331,6 +334,34 @@ static int agent_main(int sock, void *arg)
 			r.ret = pid < 0 ? -errno : wait_child(pid);
 			break;
 		}
+		case OP_SEND_CTX:
+			fd_out = c.arg ? picked : ctx;
+			r.ret = fd_out < 0 ? -EBADF : 0;
+			break;
+		case OP_CTX_RECONFIGURE:
+			r.ret = sys_fsconfig(c.arg ? picked : ctx, FSCONFIG_CMD_RECONFIGURE,
+					     NULL, NULL, 0) ? -errno : 0;
+			break;
+		case OP_MOUNT_TOKEN:
+			mnt = sys_fsmount(ctx, FSMOUNT_CLOEXEC, 0);
+			if (mnt < 0) {
+				r.ret = -errno;
+				break;
+			}
+			/* BPF_TOKEN_CREATE skips O_PATH fds: reopen the root. */
+			fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			close(mnt);
+			mnt = -1;
+			if (fd < 0) {
+				r.ret = -errno;
+				break;
+			}
+			if (slots[SLOT_TOKEN] >= 0)
+				close(slots[SLOT_TOKEN]);
+			slots[SLOT_TOKEN] = token_create(fd);
+			r.ret = slots[SLOT_TOKEN] < 0 ? slots[SLOT_TOKEN] : 0;
+			close(fd);
+			break;
 		case OP_EXIT:
 			return 0;
 		default:

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The delegating task stays in control of what it delegated, whatever the
+ * container does with the fds and mounts it holds.  The container is a
+ * child in its own user and mount namespace (delegation_agent.h) and the
+ * privileged side is this process; fs_context fds go between them over a
+ * unix socket, as they do between a container and bpf-delegate.
+ *
+ * - Banked consent: the container hands the privileged side a reconfigure
+ *   context of its own instance as if it were a new request, lets it fill
+ *   in delegation fields, and commits it after the privileged side reset
+ *   the instance.  Nothing the container commits may bring a bit back.
+ * - Unreachable instances: never attached, lazily detached, or with their
+ *   shared context failed, used only through a token.  The privileged side
+ *   narrows and revokes them by user namespace (target_userns) with no
+ *   path, and the token obeys at once.
+ */
+#include "delegation_agent.h"
+#include "../kselftest_harness.h"
+
+#define MNT "/tmp/bpffs-consent"
+#define CMD(c) (1ULL << (c))
+#define MAP(t) (1ULL << (t))
+#define ALL_CMDS (CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD) | CMD(BPF_PROG_LOAD))
+
+FIXTURE(consent) {
+	struct agent a;
+	int fs_fd;
+	int mnt_fd;
+	char log[4096];
+};
+
+FIXTURE_SETUP(consent)
+{
+	self->mnt_fd = -1;
+	ASSERT_EQ(write_file("/proc/sys/kernel/unprivileged_bpf_disabled", "2"), 0);
+	ASSERT_EQ(agent_start(&self->a), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_FSOPEN, 0, NULL, NULL, &self->fs_fd, NULL, 0), 0);
+}
+
+FIXTURE_TEARDOWN(consent)
+{
+	if (self->mnt_fd >= 0)
+		close(self->mnt_fd);
+	if (self->fs_fd >= 0)
+		close(self->fs_fd);
+	EXPECT_EQ(agent_stop(&self->a), 0);
+}
+
+/* The privileged side consents on the container's new context. */
+static int consent(FIXTURE_DATA(consent) *self, __u64 cmds, __u64 maps)
+{
+	int ret = set_flag(self->fs_fd, "delegate");
+
+	return ret ?: set_opts(self->fs_fd, cmds, maps, 0, 0);
+}
+
+/* ... and the container creates, mounts at MNT and makes a token. */
+static int create_and_mount(FIXTURE_DATA(consent) *self)
+{
+	int ret = agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0);
+
+	ret = ret ?: agent_do(&self->a, OP_MOUNT, 0, NULL, MNT, &self->mnt_fd, NULL, 0);
+	return ret ?: agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0);
+}
+
+/* A map of @type through the container's token: 0 or -errno. */
+static int map_via_token(FIXTURE_DATA(consent) *self, int type)
+{
+	return agent_do(&self->a, OP_MAP, type, NULL, NULL, NULL, NULL, 0);
+}
+
+/* The privileged side's own reset, through the mount fd it kept. */
+static int reset_by_mount(FIXTURE_DATA(consent) *self)
+{
+	int pick = sys_fspick(self->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	int ret;
+
+	if (pick < 0)
+		return -errno;
+	ret = set_opts(pick, 0, 0, 0, 0);
+	if (!ret && sys_fsconfig(pick, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+		ret = -errno;
+	close(pick);
+	return ret;
+}
+
+/* Everything in a context's log, one message a line. */
+static void read_log(int fd, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	while (off + 1 < len && (n = read(fd, buf + off, len - off - 1)) > 0) {
+		off += n;
+		if (buf[off - 1] != '\n' && off + 1 < len)
+			buf[off++] = '\n';
+	}
+	buf[off] = '\0';
+}
+
+/*
+ * A privileged reconfigure context with no path inside any container: a
+ * private bpffs of the initial user namespace, never attached, whose
+ * context fsmount() turned into a reconfigure context.
+ */
+static int private_reconfigure_context(void)
+{
+	int fs = sys_fsopen("bpf", FSOPEN_CLOEXEC), mnt;
+
+	if (fs < 0)
+		return -errno;
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		goto fail;
+	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, 0);
+	if (mnt < 0)
+		goto fail;
+	close(mnt);
+	return fs;
+fail:
+	mnt = -errno;
+	close(fs);
+	return mnt;
+}
+
+static int userns_of(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * Set the delegation of every instance of @pid's user namespace to the
+ * masks given (blob), or only report (@blob false).  The log goes to
+ * self->log.
+ */
+static int by_userns(FIXTURE_DATA(consent) *self, pid_t pid, bool blob, __u64 cmds,
+		     __u64 maps)
+{
+	int fs = private_reconfigure_context(), ns, ret;
+
+	if (fs < 0)
+		return fs;
+	ns = userns_of(pid);
+	ret = sys_fsconfig(fs, FSCONFIG_SET_FD, "target_userns", NULL, ns) ? -errno : 0;
+	close(ns);
+	if (!ret && blob)
+		ret = set_opts(fs, cmds, maps, 0, 0);
+	if (!ret && sys_fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+		ret = -errno;
+	read_log(fs, self->log, sizeof(self->log));
+	close(fs);
+	return ret;
+}
+
+/*
+ * 1. The container banks a privileged request on the reconfigure context
+ * of its own live instance and commits it after the privileged reset.
+ */
+TEST_F(consent, banked_abilities_cannot_be_committed_by_the_container)
+{
+	int banked, ns;
+
+	ASSERT_EQ(consent(self, ALL_CMDS, ~0ULL), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	ASSERT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), 0);
+
+	/* The context fd is a reconfigure context now; sent as a request. */
+	ASSERT_EQ(agent_do(&self->a, OP_SEND_CTX, 0, NULL, NULL, &banked, NULL, 0), 0);
+	ASSERT_GE(banked, 0);
+	ns = userns_of(self->a.pid);
+	EXPECT_EQ(sys_fsconfig(banked, FSCONFIG_SET_FD, "delegate_userns", NULL, ns), 0);
+	close(ns);
+	EXPECT_EQ(set_opts(banked, ALL_CMDS, ~0ULL, ~0ULL, ~0ULL), 0);
+	/* The only sign for the privileged side that it is no new request. */
+	EXPECT_EQ(set_flag(banked, "delegate"), -EINVAL);
+	close(banked);
+
+	ASSERT_EQ(reset_by_mount(self), 0);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), -EPERM);
+
+	/* The container commits what it banked. */
+	EXPECT_EQ(agent_do(&self->a, OP_CTX_RECONFIGURE, 0, NULL, NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), -EPERM);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), -EPERM);
+	ASSERT_EQ(agent_do(&self->a, OP_OPEN, 0, "root", MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_USE, USE_MAP_STACK, "root", NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(agent_do(&self->a, OP_USE, USE_BTF, "root", NULL, NULL, NULL, 0), -EPERM);
+}
+
+/*
+ * 2. delegate_* strings banked in two contexts (the one fsmount() left
+ * and one the container picked itself), each a different field: merged,
+ * they would make a set that was never granted at one time.
+ */
+TEST_F(consent, banked_strings_in_several_contexts_stay_refused)
+{
+	int a, b;
+
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), MAP(BPF_MAP_TYPE_STACK)), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_PICK, 0, NULL, MNT, NULL, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_SEND_CTX, 0, NULL, NULL, &a, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_SEND_CTX, 1, NULL, NULL, &b, NULL, 0), 0);
+	/* At one time the privileged side meant maps "queue" ... */
+	EXPECT_EQ(set_string(a, "delegate_maps", "queue"), 0);
+	/* ... at another, cmds "map_create" with nothing else. */
+	EXPECT_EQ(set_string(b, "delegate_cmds", "map_create"), 0);
+	close(a);
+	close(b);
+
+	ASSERT_EQ(reset_by_mount(self), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_CTX_RECONFIGURE, 0, NULL, NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(agent_do(&self->a, OP_CTX_RECONFIGURE, 1, NULL, NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), -EPERM);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), -EPERM);
+}
+
+/* The privileged side commits a request it filled in itself, as before. */
+TEST_F(consent, the_privileged_side_still_commits_its_own_pick)
+{
+	int pick;
+
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), MAP(BPF_MAP_TYPE_STACK)), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	pick = sys_fspick(self->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	ASSERT_GE(pick, 0);
+	EXPECT_EQ(set_string(pick, "delegate_maps", "queue"), 0);
+	EXPECT_EQ(sys_fsconfig(pick, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0), 0);
+	close(pick);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), 0);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), -EPERM);
+	/* The container's own remount, asking nothing of delegation, still works. */
+	EXPECT_EQ(agent_do(&self->a, OP_REMOUNT, 0, "", MNT, NULL, NULL, 0), 0);
+}
+
+/* Narrow, then revoke, by user namespace, and check the token at each step. */
+static void narrow_then_revoke(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(consent) *self)
+{
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), 0);
+	EXPECT_EQ(by_userns(self, self->a.pid, true, CMD(BPF_MAP_CREATE),
+			    MAP(BPF_MAP_TYPE_STACK)), 0);
+	EXPECT_NE(strstr(self->log, "target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0"), NULL);
+	EXPECT_NE(strstr(self->log, "target_userns: 1 live, 0 pending"), NULL);
+	TH_LOG("log: %s", self->log);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), -EPERM);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), 0);
+
+	EXPECT_EQ(by_userns(self, self->a.pid, true, 0, 0), 0);
+	EXPECT_NE(strstr(self->log, "target_userns: live cmds=0x0 maps=0x0"), NULL);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), -EPERM);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), -EPERM);
+}
+
+#define STACK_QUEUE (MAP(BPF_MAP_TYPE_STACK) | MAP(BPF_MAP_TYPE_QUEUE))
+
+/* 3. An instance never attached anywhere, used only through a token. */
+TEST_F(consent, never_attached_instance_is_reached_by_userns)
+{
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), STACK_QUEUE), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_MOUNT_TOKEN, 0, NULL, NULL, NULL, NULL, 0), 0);
+	/* The privileged side keeps nothing of it. */
+	close(self->fs_fd);
+	self->fs_fd = -1;
+	narrow_then_revoke(_metadata, self);
+}
+
+/* 4. An instance lazily detached after the token was made. */
+TEST_F(consent, lazily_detached_instance_is_reached_by_userns)
+{
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), STACK_QUEUE), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_UMOUNT, MNT_DETACH, NULL, MNT, NULL, NULL, 0), 0);
+	close(self->mnt_fd);
+	self->mnt_fd = -1;
+	close(self->fs_fd);
+	self->fs_fd = -1;
+	narrow_then_revoke(_metadata, self);
+}
+
+/* 5. The container fails the shared context, then detaches the mount. */
+TEST_F(consent, failed_context_instance_is_reached_by_userns)
+{
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), STACK_QUEUE), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	/* The privileged side's fd of it is now a reconfigure context too. */
+	EXPECT_EQ(set_string(self->fs_fd, "delegate_maps", "stack"), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_CTX_RECONFIGURE, 0, NULL, NULL, NULL, NULL, 0), -EPERM);
+	/* Failed: no parameter and no commit is taken any more. */
+	EXPECT_EQ(set_string(self->fs_fd, "delegate_maps", "queue"), -EBUSY);
+	EXPECT_EQ(sys_fsconfig(self->fs_fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0), -1);
+	EXPECT_EQ(errno, EBUSY);
+	ASSERT_EQ(agent_do(&self->a, OP_UMOUNT, MNT_DETACH, NULL, MNT, NULL, NULL, 0), 0);
+	close(self->mnt_fd);
+	self->mnt_fd = -1;
+	narrow_then_revoke(_metadata, self);
+}
+
+/*
+ * 6. Consent given to a creation context that the container has not
+ * committed yet: a reset by user namespace narrows it too.
+ */
+TEST_F(consent, pending_consent_is_narrowed_by_userns)
+{
+	ASSERT_EQ(consent(self, ALL_CMDS, ~0ULL), 0);
+	EXPECT_EQ(by_userns(self, self->a.pid, true, 0, 0), 0);
+	EXPECT_NE(strstr(self->log, "target_userns: pending cmds=0x0 maps=0x0"), NULL);
+	EXPECT_NE(strstr(self->log, "target_userns: 0 live, 1 pending"), NULL);
+	ASSERT_EQ(agent_do(&self->a, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_MOUNT, 0, NULL, MNT, &self->mnt_fd, NULL, 0), 0);
+	/* Nothing delegated: no token, and the bpffs fd is refused. */
+	EXPECT_EQ(agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0), -ENOENT);
+	ASSERT_EQ(agent_do(&self->a, OP_OPEN, 0, "root", MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_USE, USE_MAP_STACK, "root", NULL, NULL, NULL, 0), -EPERM);
+}
+
+/* 7. Only the namespace named is touched; a report changes nothing. */
+TEST_F(consent, only_the_named_user_namespace_is_touched)
+{
+	struct agent other;
+	int other_fs;
+
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), STACK_QUEUE), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	ASSERT_EQ(agent_start(&other), 0);
+	ASSERT_EQ(agent_do(&other, OP_FSOPEN, 0, NULL, NULL, &other_fs, NULL, 0), 0);
+	ASSERT_EQ(set_flag(other_fs, "delegate"), 0);
+	ASSERT_EQ(set_opts(other_fs, CMD(BPF_MAP_CREATE), STACK_QUEUE, 0, 0), 0);
+	ASSERT_EQ(agent_do(&other, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&other, OP_MOUNT_TOKEN, 0, NULL, NULL, NULL, NULL, 0), 0);
+
+	/* Report only. */
+	EXPECT_EQ(by_userns(self, self->a.pid, false, 0, 0), 0);
+	EXPECT_NE(strstr(self->log, "target_userns: live cmds=0x1 maps=0xc00000"), NULL);
+	EXPECT_NE(strstr(self->log, "target_userns: 1 live, 0 pending"), NULL);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), 0);
+
+	EXPECT_EQ(by_userns(self, other.pid, true, 0, 0), 0);
+	EXPECT_EQ(agent_do(&other, OP_MAP, BPF_MAP_TYPE_QUEUE, NULL, NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), 0);
+	close(other_fs);
+	EXPECT_EQ(agent_stop(&other), 0);
+}
+
+/* 8. Who may use target_userns, and on what. */
+TEST_F(consent, target_userns_rules)
+{
+	int fs, ns = userns_of(self->a.pid), init_ns = userns_of(getpid()), pick;
+
+	ASSERT_GE(ns, 0);
+	/* Not on a creation context. */
+	fs = sys_fsopen("bpf", FSOPEN_CLOEXEC);
+	ASSERT_GE(fs, 0);
+	EXPECT_EQ(sys_fsconfig(fs, FSCONFIG_SET_FD, "target_userns", NULL, ns), -1);
+	EXPECT_EQ(errno, EINVAL);
+	read_log(fs, self->log, sizeof(self->log));
+	EXPECT_NE(strstr(self->log, "target_userns: only on a reconfigure context"), NULL);
+	close(fs);
+	/* Not the initial user namespace. */
+	fs = private_reconfigure_context();
+	ASSERT_GE(fs, 0);
+	EXPECT_EQ(sys_fsconfig(fs, FSCONFIG_SET_FD, "target_userns", NULL, init_ns), -1);
+	EXPECT_EQ(errno, EINVAL);
+	/* Once. */
+	EXPECT_EQ(sys_fsconfig(fs, FSCONFIG_SET_FD, "target_userns", NULL, ns), 0);
+	EXPECT_EQ(sys_fsconfig(fs, FSCONFIG_SET_FD, "target_userns", NULL, ns), -1);
+	EXPECT_EQ(errno, EINVAL);
+	close(fs);
+	/* Not on a reconfigure context of the container's instance. */
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), STACK_QUEUE), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	pick = sys_fspick(self->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	ASSERT_GE(pick, 0);
+	EXPECT_EQ(sys_fsconfig(pick, FSCONFIG_SET_FD, "target_userns", NULL, ns), -1);
+	EXPECT_EQ(errno, EINVAL);
+	close(pick);
+	close(ns);
+	close(init_ns);
+}
+
+TEST_HARNESS_MAIN
