@@ -3,11 +3,24 @@
 //! `bpf-delegate`: the privileged side of bpffs delegation.
 //!
 //! It plays the "delegating task" of the design: it lets a container open a
-//! bpffs context in its own user namespace, binds its consent to that
-//! namespace, sets what the instance delegates and the `delegate` flag, and
-//! hands the context back; later it narrows, resets and shows a live
-//! instance.  The names and the rules of the masks are the kernel's own: the
-//! policy files of `kernel/bpf/delegation/` are compiled into this tool.
+//! bpffs context in its own user namespace, makes sure that context is a new
+//! request (it sets the `delegate` flag first, which the kernel refuses on a
+//! reconfigure context, so consent cannot be banked on a live instance),
+//! binds its consent to that namespace, sets what the instance delegates and
+//! hands the context back.  Later it narrows, resets and shows what a
+//! container was given: one mounted instance by its path, or, without a path,
+//! every bpffs instance of the container's user namespace through the
+//! kernel's `target_userns` key:
+//!
+//! ```text
+//! bpf-delegate reset --pid 1234
+//! ```
+//!
+//! works whatever the container did with its mounts (never attached one,
+//! lazily unmounted it, mounted it where the host cannot see it) and also
+//! narrows consent given but not used yet.  The names and the rules of the
+//! masks are the kernel's own: the policy files of `kernel/bpf/delegation/`
+//! are compiled into this tool.
 
 use std::ffi::OsString;
 use std::fs;
@@ -21,7 +34,11 @@ use std::process::{Command, ExitCode};
 use bpf_delegation_host::policy::{self, Field, Masks, State};
 use bpf_delegation_host::text;
 use clap::{Args, Parser, Subcommand};
-use rustix::fs::{fstatfs, openat2, statx, AtFlags, Mode, OFlags, ResolveFlags, StatxFlags, CWD};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::{
+    fstat, fstatfs, open, openat2, stat, statx, AtFlags, Mode, OFlags, ResolveFlags, StatxFlags,
+    CWD,
+};
 use rustix::io::Errno;
 use rustix::mount::{
     fsconfig_create, fsconfig_reconfigure, fsconfig_set_binary, fsconfig_set_fd, fsconfig_set_flag,
@@ -32,18 +49,25 @@ use rustix::net::{
     recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
     SendAncillaryMessage, SendFlags,
 };
+use rustix::process::{pidfd_open, Pid, PidfdFlags};
 use rustix::thread::{unshare_unsafe, UnshareFlags};
 
 const BPF_FS_MAGIC: u64 = 0xcafe_4a11;
+/// The filesystem of /proc/PID/ns/* and of their bind mounts.
+const NSFS_MAGIC: u64 = 0x6e73_6673;
+/// How many messages an fs_context log keeps: the most recent ones.
+const LOG_MESSAGES: usize = 8;
 
 /// Exit codes a script can rely on.
 mod exit {
-    /// The kernel refused, or a system call failed.
+    /// The kernel refused, a system call failed, or there was nothing to
+    /// act on (no instance of the user namespace).
     pub const REFUSED: u8 = 1;
     /// Bad command line or names.
     pub const USAGE: u8 = 2;
-    /// The instance does not say what was asked after a change (an old
-    /// kernel that ignores the keys, say).
+    /// The instance, or one of the instances of a user namespace, does not
+    /// say what was asked after a change (an old kernel that ignores the
+    /// keys, say).  What was changed stays changed.
     pub const MISMATCH: u8 = 3;
 }
 
@@ -55,17 +79,28 @@ Examples:
   bpf-delegate run --user 1000 --cmds map_create,prog_load --maps stack,hash \\
       --progs socket_filter --attachs cgroup_inet_ingress -- sh
 
-  # Narrow that instance, seen from the container whose pid is 1234, then
-  # revoke it, and show what it delegates:
+  # Narrow what the container whose pid is 1234 was given, revoke it, and
+  # show it.  Without a path these reach every bpffs instance of that
+  # process's user namespace, whatever the container did with its mounts
+  # (never attached, lazily unmounted, mounted out of sight), and consent
+  # given but not used yet:
+  bpf-delegate set --pid 1234 --cmds map_create --maps stack
+  bpf-delegate reset --pid 1234
+  bpf-delegate show --pid 1234
+  # The same by a user namespace file (/proc/PID/ns/user or a bind mount
+  # of one):
+  bpf-delegate reset --userns /run/ctr1/userns
+
+  # One mounted instance, by its path seen from the container:
   bpf-delegate set /sys/fs/bpf --pid 1234 --cmds map_create --maps stack
-  bpf-delegate reset /sys/fs/bpf --pid 1234
   bpf-delegate show /sys/fs/bpf --pid 1234
 
 Names are the kernel's (enum bpf_cmd, bpf_map_type, bpf_prog_type,
 bpf_attach_type), any case, with or without their BPF_ prefixes, separated by
 ',' or ':'; numbers and \"any\" work too.  Exit codes: 0 done, 1 refused by the
-kernel, 2 usage, 3 the instance does not say what was asked; 'run' exits with
-the command's status.";
+kernel or no instance of the user namespace found (nothing changed), 2 usage,
+3 an instance does not say what was asked after a change (the change stays
+made); 'run' exits with the command's status.";
 
 #[derive(Parser)]
 #[command(name = "bpf-delegate", version, about, after_help = EXAMPLES)]
@@ -91,19 +126,22 @@ enum Cmd {
         #[arg(required = true, last = true)]
         command: Vec<OsString>,
     },
-    /// Replace what a mounted bpffs delegates.
+    /// Replace what a mounted bpffs, or every bpffs of a user namespace,
+    /// delegates.
     Set {
         #[command(flatten)]
         target: Target,
         #[command(flatten)]
         masks: MaskArgs,
     },
-    /// Revoke everything a mounted bpffs delegates.
+    /// Revoke everything a mounted bpffs, or every bpffs of a user
+    /// namespace, delegates.
     Reset {
         #[command(flatten)]
         target: Target,
     },
-    /// Show what a mounted bpffs delegates.
+    /// Show what a mounted bpffs, or every bpffs of a user namespace,
+    /// delegates.
     Show {
         #[command(flatten)]
         target: Target,
@@ -127,14 +165,24 @@ struct MaskArgs {
     attachs: String,
 }
 
+/// One mounted instance (PATH), or every instance of a user namespace
+/// (`--pid` or `--userns` without PATH).
 #[derive(Args)]
+#[group(required = true, multiple = true)]
 struct Target {
-    /// The bpffs mount point.
-    path: String,
-    /// Resolve PATH in this process's root and mount namespace (a
-    /// container's), never following its symlinks.
+    /// The bpffs mount point.  Without it, every bpffs instance of the user
+    /// namespace of --pid or --userns, mounted or not, and consent given
+    /// there but not used yet.
+    path: Option<String>,
+    /// With PATH: resolve PATH in this process's root and mount namespace (a
+    /// container's), never following its symlinks.  Without PATH: reach
+    /// every bpffs instance of this process's user namespace.
     #[arg(long)]
     pid: Option<u32>,
+    /// Reach every bpffs instance of this user namespace: /proc/PID/ns/user
+    /// or a bind mount of one.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["path", "pid"])]
+    userns: Option<String>,
 }
 
 fn parse_user(s: &str) -> Result<(u32, u32), String> {
@@ -158,9 +206,11 @@ fn errno_name(e: Errno) -> &'static str {
     match e {
         Errno::PERM => "EPERM",
         Errno::NOENT => "ENOENT",
+        Errno::SRCH => "ESRCH",
         Errno::BADF => "EBADF",
         Errno::ACCESS => "EACCES",
         Errno::BUSY => "EBUSY",
+        Errno::NODEV => "ENODEV",
         Errno::NOTDIR => "ENOTDIR",
         Errno::INVAL => "EINVAL",
         Errno::TOOBIG => "E2BIG",
@@ -172,24 +222,43 @@ fn errno_name(e: Errno) -> &'static str {
     }
 }
 
+/// Appends what the fs_context log of `fd` holds to `out`, oldest message
+/// first, one line each, as bytes (the kernel's text need not be UTF-8),
+/// until the log is empty.  Every message read is gone from the log.
+fn drain_log(fd: BorrowedFd<'_>, out: &mut Vec<u8>) -> Result<(), Errno> {
+    let mut buf = [0u8; 4096];
+    loop {
+        match rustix::io::read(fd, &mut buf) {
+            Ok(0) | Err(Errno::NODATA) => return Ok(()),
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if !out.ends_with(b"\n") {
+                    out.push(b'\n');
+                }
+            }
+            // A message longer than the buffer is consumed and lost.
+            Err(Errno::MSGSIZE) | Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The fs_context log's messages after a refusal, if any.
 fn fc_log(fd: Option<BorrowedFd<'_>>) -> String {
     let Some(fd) = fd else { return String::new() };
-    let mut out = String::new();
-    let mut buf = [0u8; 512];
-    while let Ok(n) = rustix::io::read(fd, &mut buf) {
-        if n == 0 {
-            break;
-        }
-        let line = String::from_utf8_lossy(&buf[..n]);
-        out.push_str(&format!(" [kernel: {}]", line.trim_end()));
-    }
-    out
+    let mut log = Vec::new();
+    let _ = drain_log(fd, &mut log);
+    log.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| format!(" [kernel: {}]", String::from_utf8_lossy(l).trim_end()))
+        .collect()
 }
 
 fn refused(what: &str, e: Errno, fc: Option<BorrowedFd<'_>>) -> Failure {
     let hint = match (e, what) {
-        (Errno::PERM, w) if w.contains("delegate") || w.contains("abilities") => {
+        (Errno::PERM, w)
+            if w.contains("delegate") || w.contains("abilities") || w.contains("target_userns") =>
+        {
             ": needs CAP_SYS_ADMIN in the initial user namespace"
         }
         _ => "",
@@ -203,6 +272,20 @@ fn refused(what: &str, e: Errno, fc: Option<BorrowedFd<'_>>) -> Failure {
 fn usage(msg: String) -> Failure {
     Failure {
         code: exit::USAGE,
+        msg,
+    }
+}
+
+fn mismatch(msg: String) -> Failure {
+    Failure {
+        code: exit::MISMATCH,
+        msg,
+    }
+}
+
+fn nothing_to_do(msg: String) -> Failure {
+    Failure {
+        code: exit::REFUSED,
         msg,
     }
 }
@@ -423,21 +506,45 @@ fn delegate(sock: &UnixStream, pid: i32, uid: u32, gid: u32, masks: &Masks) -> R
     write_map(pid, "gid_map", &format!("0 {gid} 1"))?;
     send_byte(sock, 0)?;
     let fs = recv_fd(sock)?;
+    // `delegate` first: the kernel refuses it on anything but a new bpffs
+    // request, so a container cannot send a reconfigure context of its own
+    // live instance to have consent recorded on it and commit it later.
+    fsconfig_set_flag(&fs, "delegate").map_err(|e| not_a_request(e, fs.as_fd()))?;
     let userns = fs::File::open(format!("/proc/{pid}/ns/user"))
         .map_err(|e| usage(format!("user namespace: {e}")))?;
     fsconfig_set_fd(&fs, "delegate_userns", userns.as_fd())
         .map_err(|e| refused("delegate_userns", e, Some(fs.as_fd())))?;
     fsconfig_set_binary(&fs, "abilities", &blob(masks))
         .map_err(|e| refused("abilities", e, Some(fs.as_fd())))?;
-    fsconfig_set_flag(&fs, "delegate").map_err(|e| refused("delegate", e, Some(fs.as_fd())))?;
     send_byte(sock, 0)
+}
+
+/// `delegate` refused on the context the container sent: with EINVAL it is
+/// no new bpffs request (a reconfigure context, another filesystem's, not a
+/// context at all), and nothing more is set on it.
+fn not_a_request(e: Errno, fs: BorrowedFd<'_>) -> Failure {
+    if e != Errno::INVAL {
+        return refused("delegate", e, Some(fs));
+    }
+    not_a_request_msg(&fc_log(Some(fs)))
+}
+
+fn not_a_request_msg(log: &str) -> Failure {
+    let sep = if log.is_empty() { "" } else { ":" };
+    Failure {
+        code: exit::REFUSED,
+        msg: format!(
+            "the context the container sent is not a new bpffs request \
+             (delegate: EINVAL{sep}{log}); refusing to fill it in"
+        ),
+    }
 }
 
 /// Opens a bpffs mount root safely: inside the container's root when `pid`
 /// is given, never following symlinks or magic links there, and checks that
 /// it is a bpffs.
-fn open_target(t: &Target) -> Res<(OwnedFd, Option<u32>)> {
-    let root = match t.pid {
+fn open_target(path: &str, pid: Option<u32>) -> Res<OwnedFd> {
+    let root = match pid {
         Some(pid) => Some(
             openat2(
                 CWD,
@@ -456,18 +563,18 @@ fn open_target(t: &Target) -> Res<(OwnedFd, Option<u32>)> {
     };
     let fd = openat2(
         dir,
-        &t.path,
+        path,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
         resolve | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
     )
-    .map_err(|e| refused(&format!("{} (symlinks are not followed)", t.path), e, None))?;
-    let st = fstatfs(&fd).map_err(|e| refused(&t.path, e, None))?;
+    .map_err(|e| refused(&format!("{path} (symlinks are not followed)"), e, None))?;
+    let st = fstatfs(&fd).map_err(|e| refused(path, e, None))?;
     #[allow(clippy::unnecessary_cast)]
     if st.f_type as u64 != BPF_FS_MAGIC {
-        return Err(usage(format!("{}: not a bpffs", t.path)));
+        return Err(usage(format!("{path}: not a bpffs")));
     }
-    Ok((fd, t.pid))
+    Ok(fd)
 }
 
 /// The bpffs options of the mount `fd`, from the mountinfo of the mount
@@ -505,7 +612,22 @@ fn delegation_part(opts: &str) -> String {
 }
 
 fn set(t: &Target, masks: &Masks) -> Res<u8> {
-    let (fd, pid) = open_target(t)?;
+    match &t.path {
+        Some(path) => set_mount(path, t.pid, masks),
+        None => set_userns(&open_userns(t)?, masks),
+    }
+}
+
+fn show(t: &Target) -> Res<u8> {
+    match &t.path {
+        Some(path) => show_mount(path, t.pid),
+        None => show_userns(&open_userns(t)?),
+    }
+}
+
+/// Replaces what the bpffs mounted at `path` delegates.
+fn set_mount(path: &str, pid: Option<u32>, masks: &Masks) -> Res<u8> {
+    let fd = open_target(path, pid)?;
     let pick = fspick(
         &fd,
         "",
@@ -513,7 +635,19 @@ fn set(t: &Target, masks: &Masks) -> Res<u8> {
             | FsPickFlags::FSPICK_SYMLINK_NOFOLLOW
             | FsPickFlags::FSPICK_CLOEXEC,
     )
-    .map_err(|e| refused(&format!("{} is not a mount root", t.path), e, None))?;
+    .map_err(|e| refused(&format!("{path} is not a mount root"), e, None))?;
+    // With --pid, the instance must be the container's: the kernel refuses
+    // delegate_userns on a superblock of any other user namespace (the
+    // host's bpffs left where the container moved its own away, a
+    // sibling's), before anything is changed.
+    if let Some(pid) = pid {
+        let userns = userns_of_pid(pid)?;
+        fsconfig_set_fd(&pick, "delegate_userns", userns.as_fd()).map_err(|e| {
+            let what =
+                format!("{path} is not a bpffs of process {pid}'s user namespace; nothing changed");
+            refused(&what, e, Some(pick.as_fd()))
+        })?;
+    }
     fsconfig_set_binary(&pick, "abilities", &blob(masks))
         .map_err(|e| refused("abilities", e, Some(pick.as_fd())))?;
     fsconfig_reconfigure(&pick).map_err(|e| refused("reconfigure", e, Some(pick.as_fd())))?;
@@ -523,19 +657,19 @@ fn set(t: &Target, masks: &Masks) -> Res<u8> {
     if got != want {
         return Err(Failure {
             code: exit::MISMATCH,
-            msg: format!("{}: the instance shows '{got}' instead of '{want}'", t.path),
+            msg: format!("{path}: the instance shows '{got}' instead of '{want}'"),
         });
     }
     Ok(0)
 }
 
-fn show(t: &Target) -> Res<u8> {
-    let (fd, pid) = open_target(t)?;
+/// Shows what the bpffs mounted at `path` delegates.
+fn show_mount(path: &str, pid: Option<u32>) -> Res<u8> {
+    let fd = open_target(path, pid)?;
     let opts = mount_options(&fd, pid)?;
     let delegated = opts.split(',').any(|o| o == "delegate");
     println!(
-        "{}: {}",
-        t.path,
+        "{path}: {}",
         if delegated {
             "delegated"
         } else {
@@ -549,6 +683,381 @@ fn show(t: &Target) -> Res<u8> {
     }
     if !any {
         println!("  (nothing delegated)");
+    }
+    Ok(0)
+}
+
+/// A user namespace whose bpffs instances are reached without a path.
+struct Userns {
+    fd: OwnedFd,
+    /// For messages: "user:[INODE] (pid PID)" or "user:[INODE] (FILE)".
+    name: String,
+}
+
+/// Opens the user namespace of `--pid` or `--userns`, refusing the tool's
+/// own (the initial one: its instances have paths on the host).
+fn open_userns(t: &Target) -> Res<Userns> {
+    let (fd, whose) = match (t.pid, &t.userns) {
+        (Some(pid), _) => (userns_of_pid(pid)?, format!("pid {pid}")),
+        (None, Some(file)) => (open_ns_file(file)?, file.clone()),
+        (None, None) => return Err(usage("give a PATH, --pid PID or --userns FILE".into())),
+    };
+    let st = fstat(&fd).map_err(|e| refused(&whose, e, None))?;
+    let name = format!("user:[{}] ({whose})", st.st_ino);
+    let ours = stat("/proc/self/ns/user").map_err(|e| refused("/proc/self/ns/user", e, None))?;
+    if (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino) {
+        return Err(nothing_to_do(format!(
+            "{name} is bpf-delegate's own user namespace, the initial one: \
+             without a PATH only a container's instances can be reached; \
+             nothing changed"
+        )));
+    }
+    Ok(Userns { fd, name })
+}
+
+/// Opens a namespace file (/proc/PID/ns/user or a bind mount of one).  The
+/// kernel checks that it is a user namespace.
+fn open_ns_file(file: &str) -> Res<OwnedFd> {
+    let fd = open(file, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| refused(file, e, None))?;
+    let st = fstatfs(&fd).map_err(|e| refused(file, e, None))?;
+    #[allow(clippy::unnecessary_cast)]
+    if st.f_type as u64 != NSFS_MAGIC {
+        return Err(usage(format!(
+            "{file}: not a namespace file (such as /proc/PID/ns/user)"
+        )));
+    }
+    Ok(fd)
+}
+
+/// Opens the user namespace of process `pid`, making sure it is the one of
+/// the process that had `pid` when the tool started to look: the pidfd
+/// names that process, and if it has not exited once the namespace is open,
+/// its pid was not reused in between.
+fn userns_of_pid(pid: u32) -> Res<OwnedFd> {
+    let raw = i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| usage(format!("--pid {pid}: not a process id")))?;
+    let pidfd = pidfd_open(raw, PidfdFlags::empty())
+        .map_err(|e| refused(&format!("pidfd_open({pid})"), e, None))?;
+    let ns = open_ns_file(&format!("/proc/{pid}/ns/user"))?;
+    if exited(&pidfd)? {
+        return Err(nothing_to_do(format!(
+            "process {pid} exited while its user namespace was being opened \
+             (the pid may name another process now); nothing changed"
+        )));
+    }
+    Ok(ns)
+}
+
+/// Whether the process of `pidfd` has exited: its pidfd polls readable then.
+fn exited(pidfd: &OwnedFd) -> Res<bool> {
+    let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&now)).map_err(|e| refused("poll(pidfd)", e, None))?;
+    Ok(fds.iter().any(|f| !f.revents().is_empty()))
+}
+
+/// Commits `abilities` (`None`: nothing, only look) to every bpffs instance
+/// and pending consent of `ns` through `target_userns`, and returns the
+/// fs_context log with the kernel's report.
+///
+/// `target_userns` needs a reconfigure context of a bpffs of the initial
+/// user namespace: the tool makes a private instance of its own and never
+/// attaches it, so no real mount is touched.
+fn reach_userns(ns: &Userns, abilities: Option<&Masks>) -> Res<Vec<u8>> {
+    let fs = fsopen("bpf", FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(|e| refused("fsopen(\"bpf\")", e, None))?;
+    fsconfig_create(&fs).map_err(|e| refused("creating a private bpffs", e, Some(fs.as_fd())))?;
+    // After fsmount() the context is a reconfigure context of that instance.
+    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
+        .map_err(|e| refused("fsmount", e, Some(fs.as_fd())))?;
+    // Whatever creating it said: the log keeps few messages, all for the report.
+    let mut log = Vec::new();
+    let _ = drain_log(fs.as_fd(), &mut log);
+    log.clear();
+    fsconfig_set_fd(&fs, "target_userns", ns.fd.as_fd())
+        .map_err(|e| refused("target_userns", e, Some(fs.as_fd())))?;
+    if let Some(m) = abilities {
+        fsconfig_set_binary(&fs, "abilities", &blob(m))
+            .map_err(|e| refused("abilities", e, Some(fs.as_fd())))?;
+    }
+    fsconfig_reconfigure(&fs)
+        .map_err(|e| refused("reconfigure (target_userns)", e, Some(fs.as_fd())))?;
+    let read = drain_log(fs.as_fd(), &mut log);
+    drop(mnt);
+    read.map_err(|e| refused("reading the kernel's target_userns report", e, None))?;
+    Ok(log)
+}
+
+/// What the kernel's report says one instance is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A superblock, mounted or not: its delegation after the change.
+    Live,
+    /// A creation context given `delegate` but not created yet: what its
+    /// instance would delegate.
+    Pending,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Live => "live",
+            Kind::Pending => "pending",
+        }
+    }
+}
+
+/// The kernel's `target_userns` report, read from the fs_context log.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Report {
+    /// The instances the log still shows, oldest first.
+    instances: Vec<(Kind, Masks)>,
+    /// The summary: how many live and pending instances the kernel found;
+    /// `None` if the log has no report at all.
+    found: Option<(u32, u32)>,
+}
+
+impl Report {
+    /// How many instances the kernel found that the log no longer shows.
+    fn unshown(&self) -> u64 {
+        let (live, pending) = self.found.unwrap_or_default();
+        (u64::from(live) + u64::from(pending)).saturating_sub(self.instances.len() as u64)
+    }
+}
+
+/// The text after "target_userns: " of the kernel's info message
+/// ("i bpf: target_userns: ..."); `None` for any other line.
+fn report_body(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(b"i ")?;
+    let rest = rest.strip_prefix(b"bpf: ").unwrap_or(rest);
+    rest.strip_prefix(b"target_userns: ")
+}
+
+/// A `%llx` value with its `0x`.
+fn hex(s: &str) -> Option<u64> {
+    let digits = s.strip_prefix("0x")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(digits, 16).ok()
+}
+
+/// A `%u` value.
+fn decimal(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// "N live, M pending".
+fn parse_found(body: &str) -> Option<(u32, u32)> {
+    let (live, pending) = body.strip_suffix(" pending")?.split_once(" live, ")?;
+    Some((decimal(live)?, decimal(pending)?))
+}
+
+/// "live|pending cmds=0x.. maps=0x.. progs=0x.. attachs=0x..".
+fn parse_instance(body: &str) -> Option<(Kind, Masks)> {
+    let mut words = body.split(' ');
+    let kind = match words.next()? {
+        "live" => Kind::Live,
+        "pending" => Kind::Pending,
+        _ => return None,
+    };
+    let mut masks = Masks::default();
+    for field in Field::ALL {
+        let (key, value) = words.next()?.split_once('=')?;
+        if key != field.name() {
+            return None;
+        }
+        *masks.get_mut(field) = hex(value)?;
+    }
+    match words.next() {
+        Some(_) => None,
+        None => Some((kind, masks)),
+    }
+}
+
+/// Reads the kernel's `target_userns` report out of a drained fs_context
+/// log.  Lines that are not its info messages are ignored; one of its lines
+/// that does not parse, or a report that contradicts itself, is an error.
+fn parse_report(log: &[u8]) -> Result<Report, String> {
+    let mut report = Report::default();
+    let mut others = 0usize;
+    for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let Some(body) = report_body(line) else {
+            others += 1;
+            continue;
+        };
+        let bad = || format!("malformed line '{}'", String::from_utf8_lossy(line));
+        let body = std::str::from_utf8(body).map_err(|_| bad())?;
+        if let Some(found) = parse_found(body) {
+            if report.found.replace(found).is_some() {
+                return Err("two summary lines".into());
+            }
+        } else {
+            report.instances.push(parse_instance(body).ok_or_else(bad)?);
+        }
+    }
+    check_report(&report, others)?;
+    Ok(report)
+}
+
+/// A report must not show more instances than its summary counts, nor fewer
+/// than the log had room for.
+fn check_report(r: &Report, others: usize) -> Result<(), String> {
+    let Some((live, pending)) = r.found else {
+        if r.instances.is_empty() {
+            return Ok(());
+        }
+        return Err("instance lines without the summary line".into());
+    };
+    let shown = |k: Kind| r.instances.iter().filter(|(x, _)| *x == k).count() as u64;
+    let (shown_live, shown_pending) = (shown(Kind::Live), shown(Kind::Pending));
+    if shown_live > u64::from(live) || shown_pending > u64::from(pending) {
+        return Err(format!(
+            "the summary says {live} live, {pending} pending but the log shows \
+             {shown_live} live, {shown_pending} pending"
+        ));
+    }
+    let room = (LOG_MESSAGES - 1).saturating_sub(others) as u64;
+    let total = u64::from(live) + u64::from(pending);
+    if (r.instances.len() as u64) < total.min(room) {
+        return Err(format!(
+            "the summary says {live} live, {pending} pending but the log shows \
+             only {} of them",
+            r.instances.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A delegation in the kernel's option words, for people.
+fn words(m: &Masks) -> String {
+    let s = shown(m);
+    let w: Vec<&str> = s.split(',').filter(|w| !w.is_empty()).collect();
+    if w.is_empty() {
+        "(nothing delegated)".into()
+    } else {
+        w.join(" ")
+    }
+}
+
+/// A delegation as the kernel's report writes it, unknown bits included.
+fn hex_masks(m: &Masks) -> String {
+    Field::ALL
+        .iter()
+        .map(|&f| format!("{}={:#x}", f.name(), m.get(f)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Checks the report of a change to `want` of the instances of `ns`: the
+/// kernel found some, and every one it shows delegates exactly `want`.
+/// Returns how many live and pending instances it found.
+fn verify(ns: &str, r: &Report, want: &Masks) -> Res<(u32, u32)> {
+    let Some((live, pending)) = r.found else {
+        return Err(mismatch(format!(
+            "{ns}: the kernel did not report on target_userns (a kernel that \
+             ignores the key?): nothing could be read back, and most likely \
+             nothing of that user namespace was changed"
+        )));
+    };
+    if live == 0 && pending == 0 {
+        return Err(nothing_to_do(format!(
+            "no bpffs instance or pending consent of user namespace {ns} found; \
+             nothing changed"
+        )));
+    }
+    let wrong: Vec<String> = r
+        .instances
+        .iter()
+        .filter(|(_, m)| m != want)
+        .map(|(k, m)| {
+            format!(
+                "a {} instance shows {} ({})",
+                k.name(),
+                words(m),
+                hex_masks(m)
+            )
+        })
+        .collect();
+    if !wrong.is_empty() {
+        return Err(mismatch(format!(
+            "{ns}: read-back mismatch: {} instead of {} ({}); the change was \
+             committed to the {live} live and {pending} pending instances the \
+             kernel found, and what was changed has been changed",
+            wrong.join("; "),
+            words(want),
+            hex_masks(want)
+        )));
+    }
+    Ok((live, pending))
+}
+
+/// A note for instances the kernel found but its log no longer shows.
+fn unshown_note(r: &Report, what: &str) -> Option<String> {
+    match r.unshown() {
+        0 => None,
+        n => Some(format!(
+            "  ({n} more {what}: the kernel's log keeps only its last {LOG_MESSAGES} messages)"
+        )),
+    }
+}
+
+/// Replaces what every bpffs instance and pending consent of `ns` delegates.
+fn set_userns(ns: &Userns, masks: &Masks) -> Res<u8> {
+    let log = reach_userns(ns, Some(masks))?;
+    let report = parse_report(&log).map_err(|e| {
+        mismatch(format!(
+            "{}: the kernel's target_userns report cannot be read back ({e}); \
+             the change was committed, and what was changed has been changed",
+            ns.name
+        ))
+    })?;
+    let (live, pending) = verify(&ns.name, &report, masks)?;
+    println!(
+        "{}: {live} live, {pending} pending, each delegating {}",
+        ns.name,
+        words(masks)
+    );
+    if let Some(note) = unshown_note(&report, "not read back") {
+        println!("{note}");
+    }
+    Ok(0)
+}
+
+/// Shows what every bpffs instance and pending consent of `ns` delegates.
+fn show_userns(ns: &Userns) -> Res<u8> {
+    let log = reach_userns(ns, None)?;
+    let report = parse_report(&log).map_err(|e| {
+        nothing_to_do(format!(
+            "{}: the kernel's target_userns report is unreadable: {e}",
+            ns.name
+        ))
+    })?;
+    let Some((live, pending)) = report.found else {
+        return Err(nothing_to_do(format!(
+            "{}: the kernel did not report on target_userns (a kernel that \
+             ignores the key?)",
+            ns.name
+        )));
+    };
+    println!("{}: {live} live, {pending} pending", ns.name);
+    for (kind, masks) in &report.instances {
+        println!("  {}: {}", kind.name(), words(masks));
+    }
+    if live == 0 && pending == 0 {
+        println!("  (no bpffs instance or pending consent of this user namespace)");
+    }
+    if let Some(note) = unshown_note(&report, "not shown") {
+        println!("{note}");
     }
     Ok(0)
 }
@@ -641,5 +1150,265 @@ mod tests {
             delegation_part("rw,delegate,delegate_cmds=map_create,delegate_maps=stack"),
             shown(&m)
         );
+    }
+
+    const STACK: Masks = Masks {
+        cmds: 1,
+        maps: 1 << 23,
+        progs: 0,
+        attachs: 0,
+    };
+
+    fn code_and_msg(r: Res<(u32, u32)>) -> (u8, String) {
+        r.err().map(|f| (f.code, f.msg)).unwrap_or_default()
+    }
+
+    #[test]
+    fn report_reads_live_pending_and_summary() {
+        let log = b"i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0\n\
+                    i bpf: target_userns: pending cmds=0x0 maps=0x0 progs=0x0 attachs=0x0\n\
+                    i bpf: target_userns: 1 live, 1 pending\n";
+        assert_eq!(
+            parse_report(log),
+            Ok(Report {
+                instances: vec![(Kind::Live, STACK), (Kind::Pending, Masks::default())],
+                found: Some((1, 1)),
+            })
+        );
+    }
+
+    #[test]
+    fn report_takes_any_mask_and_no_prefix() {
+        let log =
+            b"i target_userns: live cmds=0xffffffffffffffff maps=0xABC progs=0x00 attachs=0x1\n\
+                    i target_userns: 1 live, 0 pending";
+        let r = parse_report(log);
+        assert_eq!(
+            r.map(|r| r.instances),
+            Ok(vec![(
+                Kind::Live,
+                Masks {
+                    cmds: ANY,
+                    maps: 0xabc,
+                    progs: 0,
+                    attachs: 1
+                }
+            )])
+        );
+    }
+
+    #[test]
+    fn hex_values() {
+        assert_eq!(hex("0x0"), Some(0));
+        assert_eq!(hex("0x400"), Some(0x400));
+        assert_eq!(hex("0xffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(hex("0x0000000000000000001"), Some(1));
+        assert_eq!(hex("0x10000000000000000"), None);
+        assert_eq!(hex("400"), None);
+        assert_eq!(hex("0x"), None);
+        assert_eq!(hex("0x+1"), None);
+        assert_eq!(hex("0x1g"), None);
+        assert_eq!(hex("0X1"), None);
+        assert_eq!(hex(" 0x1"), None);
+    }
+
+    #[test]
+    fn summary_line() {
+        assert_eq!(parse_found("0 live, 0 pending"), Some((0, 0)));
+        assert_eq!(parse_found("12 live, 3 pending"), Some((12, 3)));
+        assert_eq!(parse_found("12 live, 3"), None);
+        assert_eq!(parse_found("+1 live, 0 pending"), None);
+        assert_eq!(parse_found("1 live,  0 pending"), None);
+        assert_eq!(parse_found("4294967296 live, 0 pending"), None);
+    }
+
+    #[test]
+    fn malformed_report_lines_are_errors() {
+        for line in [
+            "live cmds=0x1 maps=0x0 progs=0x0",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 extra=0x0",
+            "live maps=0x0 cmds=0x1 progs=0x0 attachs=0x0",
+            "dead cmds=0x1 maps=0x0 progs=0x0 attachs=0x0",
+            "live cmds=1 maps=0x0 progs=0x0 attachs=0x0",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0xz",
+            "live  cmds=0x1 maps=0x0 progs=0x0 attachs=0x0",
+            "live cmds:0x1 maps=0x0 progs=0x0 attachs=0x0",
+            "",
+        ] {
+            let log =
+                format!("i bpf: target_userns: {line}\ni bpf: target_userns: 1 live, 0 pending\n");
+            let r = parse_report(log.as_bytes());
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("malformed line")),
+                "{line}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_lines_are_ignored() {
+        let log = b"e bpf: target_userns: names the initial user namespace\n\
+                    w bpf: target_userns: live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0\n\
+                    i bpf: delegate_userns: live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0\n\
+                    target_userns: 5 live, 5 pending\n\
+                    i bpf: something else\n\
+                    i bpf: target_userns: 0 live, 0 pending\n";
+        assert_eq!(
+            parse_report(log),
+            Ok(Report {
+                instances: vec![],
+                found: Some((0, 0)),
+            })
+        );
+        assert_eq!(parse_report(b""), Ok(Report::default()));
+    }
+
+    #[test]
+    fn non_utf8_is_tolerated_outside_the_report() {
+        let log = b"i bpf: \xff\xfe odd\n\
+                    \xc3\x28\n\
+                    i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0\n\
+                    i bpf: target_userns: 1 live, 0 pending\n";
+        assert_eq!(
+            parse_report(log).map(|r| r.instances),
+            Ok(vec![(Kind::Live, STACK)])
+        );
+        let bad = b"i bpf: target_userns: live cmds=0x1\xff maps=0x0 progs=0x0 attachs=0x0\n";
+        assert!(parse_report(bad).is_err_and(|e| e.contains("malformed line")));
+    }
+
+    #[test]
+    fn contradictory_reports_are_errors() {
+        let line = "i bpf: target_userns: live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0\n";
+        // Lines but no summary.
+        assert!(parse_report(line.as_bytes()).is_err());
+        // More live lines than the summary counts.
+        let log = format!("{line}{line}i bpf: target_userns: 1 live, 5 pending\n");
+        assert!(parse_report(log.as_bytes()).is_err_and(|e| e.contains("shows 2 live")));
+        // Fewer lines than the log had room for.
+        let log = format!("{line}i bpf: target_userns: 2 live, 0 pending\n");
+        assert!(parse_report(log.as_bytes()).is_err_and(|e| e.contains("only 1")));
+        // Two summaries.
+        let log =
+            "i bpf: target_userns: 0 live, 0 pending\ni bpf: target_userns: 0 live, 0 pending\n";
+        assert!(parse_report(log.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_full_log_keeps_only_the_last_lines() {
+        let line = "i bpf: target_userns: live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0\n";
+        let log = format!(
+            "{}i bpf: target_userns: 10 live, 2 pending\n",
+            line.repeat(7)
+        );
+        let r = parse_report(log.as_bytes());
+        assert_eq!(r.as_ref().map(Report::unshown), Ok(5));
+        assert!(r
+            .as_ref()
+            .is_ok_and(|r| unshown_note(r, "not shown").is_some_and(|n| n.contains("5 more"))));
+        // Other messages took room: six lines are all there can be.
+        let log = format!(
+            "i bpf: other\n{}i bpf: target_userns: 10 live, 0 pending\n",
+            line.repeat(6)
+        );
+        assert!(parse_report(log.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn read_back_checks_every_instance() {
+        let report = |masks: &[(Kind, Masks)], found| Report {
+            instances: masks.to_vec(),
+            found,
+        };
+        let ok = report(&[(Kind::Live, STACK), (Kind::Pending, STACK)], Some((1, 1)));
+        assert_eq!(verify("ns", &ok, &STACK).ok(), Some((1, 1)));
+
+        let wrong = report(
+            &[(Kind::Live, STACK), (Kind::Live, Masks::default())],
+            Some((2, 0)),
+        );
+        let (code, msg) = code_and_msg(verify("ns", &wrong, &STACK));
+        assert_eq!(code, exit::MISMATCH);
+        assert!(msg.contains("read-back mismatch"), "{msg}");
+        assert!(
+            msg.contains("a live instance shows (nothing delegated)"),
+            "{msg}"
+        );
+        assert!(msg.contains("what was changed has been changed"), "{msg}");
+
+        let reset = report(&[(Kind::Live, STACK)], Some((1, 0)));
+        let (code, _) = code_and_msg(verify("ns", &reset, &Masks::default()));
+        assert_eq!(code, exit::MISMATCH);
+
+        let none = report(&[], Some((0, 0)));
+        let (code, msg) = code_and_msg(verify("user:[5] (pid 7)", &none, &STACK));
+        assert_eq!(code, exit::REFUSED);
+        assert_eq!(
+            msg,
+            "no bpffs instance or pending consent of user namespace user:[5] (pid 7) \
+             found; nothing changed"
+        );
+
+        let silent = report(&[], None);
+        let (code, _) = code_and_msg(verify("ns", &silent, &STACK));
+        assert_eq!(code, exit::MISMATCH);
+    }
+
+    #[test]
+    fn words_for_people() {
+        assert_eq!(
+            words(&STACK),
+            "delegate_cmds=map_create delegate_maps=stack"
+        );
+        assert_eq!(words(&Masks::default()), "(nothing delegated)");
+        assert_eq!(
+            hex_masks(&STACK),
+            "cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0"
+        );
+    }
+
+    #[test]
+    fn refusing_a_context_that_is_not_a_request() {
+        let f = not_a_request_msg(" [kernel: e bpf: delegate: not on a reconfigure context]");
+        assert_eq!(f.code, exit::REFUSED);
+        assert_eq!(
+            f.msg,
+            "the context the container sent is not a new bpffs request (delegate: \
+             EINVAL: [kernel: e bpf: delegate: not on a reconfigure context]); refusing \
+             to fill it in"
+        );
+        assert!(not_a_request_msg("").msg.contains("(delegate: EINVAL)"));
+    }
+
+    #[test]
+    fn targets_on_the_command_line() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("bpf-delegate").chain(args.iter().copied()))
+        };
+        let target = |args: &[&str]| match parse(args).ok().map(|c| c.cmd) {
+            Some(Cmd::Reset { target } | Cmd::Show { target } | Cmd::Set { target, .. }) => {
+                Some((target.path, target.pid, target.userns))
+            }
+            _ => None,
+        };
+        assert_eq!(
+            target(&["reset", "--pid", "1234"]),
+            Some((None, Some(1234), None))
+        );
+        assert_eq!(
+            target(&["show", "--userns", "/run/ns"]),
+            Some((None, None, Some("/run/ns".into())))
+        );
+        assert_eq!(
+            target(&["set", "/sys/fs/bpf", "--pid", "1", "--maps", "stack"]),
+            Some((Some("/sys/fs/bpf".into()), Some(1), None))
+        );
+        assert_eq!(
+            target(&["show", "/sys/fs/bpf"]),
+            Some((Some("/sys/fs/bpf".into()), None, None))
+        );
+        assert!(parse(&["reset"]).is_err());
+        assert!(parse(&["show", "/sys/fs/bpf", "--userns", "/run/ns"]).is_err());
+        assert!(parse(&["reset", "--pid", "1", "--userns", "/run/ns"]).is_err());
     }
 }
