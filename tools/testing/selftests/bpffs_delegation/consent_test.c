@@ -244,7 +244,8 @@ static void narrow_then_revoke(struct __test_metadata *_metadata,
 	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), 0);
 	EXPECT_EQ(by_userns(self, self->a.pid, true, CMD(BPF_MAP_CREATE),
 			    MAP(BPF_MAP_TYPE_STACK)), 0);
-	EXPECT_NE(strstr(self->log, "target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0"), NULL);
+	EXPECT_NE(strstr(self->log,
+			 "target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0"), NULL);
 	EXPECT_NE(strstr(self->log, "target_userns: 1 live, 0 pending"), NULL);
 	TH_LOG("log: %s", self->log);
 	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_QUEUE), -EPERM);
