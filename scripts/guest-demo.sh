@@ -25,7 +25,7 @@ cmd bpf-delegate run --user 1000 --cmds map_create,btf_load,prog_load --maps sta
 	--progs socket_filter --attachs cgroup_inet_ingress -- libbpf_client /sys/fs/bpf ...
 bpf-delegate run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
 	--progs socket_filter --attachs cgroup_inet_ingress -- \
-	sh -c "echo \$\$ > $tmp/pid; exec libbpf_client /sys/fs/bpf --revoked-after $tmp/revoked" &
+	sh -c "echo \$\$ > $tmp/pid; exec $tests/libbpf_client /sys/fs/bpf --revoked-after $tmp/revoked" &
 runner=$!
 for _ in $(seq 100); do [ -e "$tmp/revoked.waiting" ] && break; sleep 0.1; done
 pid=$(cat "$tmp/pid")

@@ -21,15 +21,23 @@
 //! narrows consent given but not used yet.  The names and the rules of the
 //! masks are the kernel's own: the policy files of `kernel/bpf/delegation/`
 //! are compiled into this tool.
+//!
+//! `run` starts a command as a container (a new user and mount namespace)
+//! with a delegated bpffs.  The command is the container's, not the
+//! operator's: it never runs as the host's uid or gid 0 unless asked
+//! (`--allow-host-root`), keeps none of the invoker's groups, and gets a new
+//! session, a terminal of its own, a minimal environment, `/`, fds 0-2 only
+//! and no new privileges (see `session`).
+
+mod session;
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::{IoSlice, IoSliceMut};
+use std::io::{IoSlice, IoSliceMut, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use bpf_delegation_host::policy::{self, Field, Masks, State};
 use bpf_delegation_host::text;
@@ -78,6 +86,9 @@ Examples:
   # filters:
   bpf-delegate run --user 1000 --cmds map_create,prog_load --maps stack,hash \\
       --progs socket_filter --attachs cgroup_inet_ingress -- sh
+  # The command runs in a new session with PATH, HOME=/ (and TERM) only, in
+  # /, with fds 0-2 only: a new terminal of its own when the operator has
+  # one (the tool relays to it), else the tool's own fds as they are.
 
   # Narrow what the container whose pid is 1234 was given, revoke it, and
   # show it.  Without a path these reach every bpffs instance of that
@@ -119,9 +130,14 @@ enum Cmd {
         #[arg(long, default_value = "/sys/fs/bpf")]
         mount: String,
         /// Run the container as this unprivileged user (UID or UID:GID),
-        /// root inside its user namespace; default: the invoking user.
+        /// root inside its user namespace; default: the invoking user, which
+        /// for root needs --allow-host-root.
         #[arg(long, value_parser = parse_user)]
         user: Option<(u32, u32)>,
+        /// Let the container's root be the host's uid or gid 0 (no --user
+        /// as root, --user 0, or gid 0): it then owns every file root owns.
+        #[arg(long)]
+        allow_host_root: bool,
         /// The command and its arguments.
         #[arg(required = true, last = true)]
         command: Vec<OsString>,
@@ -187,9 +203,11 @@ struct Target {
 
 fn parse_user(s: &str) -> Result<(u32, u32), String> {
     let (u, g) = s.split_once(':').unwrap_or((s, s));
-    let num = |x: &str| {
-        x.parse::<u32>()
-            .map_err(|_| format!("'{x}' is not a numeric id"))
+    let num = |x: &str| match x.parse::<u32>() {
+        // (uid_t)-1: the kernel's "no id", never a user.
+        Ok(u32::MAX) => Err(format!("'{x}' is the kernel's invalid id, not a user")),
+        Ok(id) => Ok(id),
+        Err(_) => Err(format!("'{x}' is not a numeric id")),
     };
     Ok((num(u)?, num(g)?))
 }
@@ -399,15 +417,25 @@ fn container(
     mount: &str,
     command: &[OsString],
     user: Option<(u32, u32)>,
+    pty: Option<session::Pty>,
 ) -> Res<()> {
+    session::new_session()?;
+    // None of the invoker's supplementary groups: once the user namespace
+    // denies setgroups(2), the container could not drop them itself.
+    // SAFETY: plain system calls on this single-threaded process.
+    if unsafe { libc::setgroups(0, std::ptr::null()) } != 0
+        && unsafe { libc::getgroups(0, std::ptr::null_mut()) } != 0
+    {
+        return Err(usage(format!(
+            "dropping the supplementary groups: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
     if let Some((uid, gid)) = user {
         // Become the unprivileged user who owns the container.
-        // SAFETY: plain system calls on this single-threaded process.
-        let dropped = unsafe {
-            libc::setgroups(0, std::ptr::null()) == 0
-                && libc::setresgid(gid, gid, gid) == 0
-                && libc::setresuid(uid, uid, uid) == 0
-        };
+        // SAFETY: as above.
+        let dropped =
+            unsafe { libc::setresgid(gid, gid, gid) == 0 && libc::setresuid(uid, uid, uid) == 0 };
         if !dropped {
             return Err(usage(format!(
                 "becoming {uid}:{gid}: {}",
@@ -446,10 +474,7 @@ fn container(
     )
     .map_err(|e| refused(&format!("mounting at {mount}"), e, None))?;
     drop(sock);
-    let err = Command::new(&command[0])
-        .args(&command[1..])
-        .env("BPF_DELEGATE_BPFFS", mount)
-        .exec();
+    let err = session::exec(command, pty.map(session::Pty::into_command_side));
     Err(usage(format!("{}: {err}", command[0].to_string_lossy())))
 }
 
@@ -458,13 +483,42 @@ fn write_map(pid: i32, file: &str, text: &str) -> Res<()> {
         .map_err(|e| usage(format!("/proc/{pid}/{file}: {e}")))
 }
 
-fn run(masks: &MaskArgs, mount: &str, command: &[OsString], user: Option<(u32, u32)>) -> Res<u8> {
-    let masks = masks.masks()?;
-    let (ours, theirs) = UnixStream::pair().map_err(|e| usage(format!("socketpair: {e}")))?;
-    let (uid, gid) = user.unwrap_or((
+/// What `run` was asked.
+struct RunArgs<'a> {
+    masks: &'a MaskArgs,
+    mount: &'a str,
+    command: &'a [OsString],
+    user: Option<(u32, u32)>,
+    allow_host_root: bool,
+}
+
+/// Refuses ids that make the container's root the host's root, unless asked.
+fn check_ids(uid: u32, gid: u32, user_given: bool, allow_host_root: bool) -> Res<()> {
+    if (uid != 0 && gid != 0) || allow_host_root {
+        return Ok(());
+    }
+    let how = if user_given {
+        format!("--user {uid}:{gid}")
+    } else {
+        format!("without --user (the invoking user is {uid}:{gid})")
+    };
+    Err(usage(format!(
+        "{how} would map the host's {} 0 into the container, whose root would \
+         then own every file of the host's root: give --user UID[:GID] of an \
+         unprivileged user, or --allow-host-root if that is meant",
+        if uid == 0 { "uid" } else { "gid" }
+    )))
+}
+
+fn run(a: &RunArgs<'_>) -> Res<u8> {
+    let masks = a.masks.masks()?;
+    let (uid, gid) = a.user.unwrap_or((
         rustix::process::getuid().as_raw(),
         rustix::process::getgid().as_raw(),
     ));
+    check_ids(uid, gid, a.user.is_some(), a.allow_host_root)?;
+    let pty = session::Pty::for_operator()?;
+    let (ours, theirs) = UnixStream::pair().map_err(|e| usage(format!("socketpair: {e}")))?;
     // SAFETY: the child only makes system calls and execs or exits; it never
     // returns into code that assumes other threads (this program has none).
     let pid = unsafe { libc::fork() };
@@ -473,27 +527,36 @@ fn run(masks: &MaskArgs, mount: &str, command: &[OsString], user: Option<(u32, u
     }
     if pid == 0 {
         drop(ours);
-        let f = container(theirs, mount, command, user).err();
+        let f = container(theirs, a.mount, a.command, a.user, pty).err();
         if let Some(f) = f {
-            eprintln!("bpf-delegate (container): {}", f.msg);
+            say_error(&format!("bpf-delegate (container): {}", f.msg));
             std::process::exit(i32::from(f.code) + 124);
         }
         std::process::exit(127);
     }
     drop(theirs);
-    let result = delegate(&ours, pid, uid, gid, &masks);
-    if result.is_err() {
-        let _ = send_byte(&ours, 1);
-    }
+    // The child cannot be reaped behind our back: its pid is its own until
+    // we wait for it.
+    let pidfd = Pid::from_raw(pid)
+        .ok_or(Errno::SRCH)
+        .and_then(|p| pidfd_open(p, PidfdFlags::empty()))
+        .map_err(|e| refused("pidfd_open(the container)", e, None));
+    let result = pidfd.and_then(|fd| delegate(&ours, pid, uid, gid, &masks).map(|()| fd));
+    let pidfd = match result {
+        Ok(fd) => fd,
+        Err(f) => {
+            let _ = send_byte(&ours, 1);
+            drop(ours);
+            session::abandon(pid, false);
+            return Err(f);
+        }
+    };
     drop(ours);
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    result?;
+    let status = session::supervise(pid, &pidfd, pty.as_ref())?;
     Ok(if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status) as u8
     } else {
-        128 + libc::WTERMSIG(status) as u8
+        128u8.wrapping_add(libc::WTERMSIG(status) as u8)
     })
 }
 
@@ -1062,7 +1125,17 @@ fn show_userns(ns: &Userns) -> Res<u8> {
     Ok(0)
 }
 
+/// Writes a message to stderr; a stderr that cannot take it is no reason to
+/// panic.
+fn say_error(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
 fn main() -> ExitCode {
+    // An inherited SIG_IGN for SIGCHLD would have the kernel reap the
+    // command behind our back: waitpid() would fail and its status be lost.
+    // SAFETY: SIG_DFL is a valid disposition; no other thread exists.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
     let cli = Cli::parse();
     let r = match &cli.cmd {
         Cmd::Run {
@@ -1070,7 +1143,14 @@ fn main() -> ExitCode {
             mount,
             command,
             user,
-        } => run(masks, mount, command, *user),
+            allow_host_root,
+        } => run(&RunArgs {
+            masks,
+            mount,
+            command,
+            user: *user,
+            allow_host_root: *allow_host_root,
+        }),
         Cmd::Set { target, masks } => masks.masks().and_then(|m| set(target, &m)),
         Cmd::Reset { target } => set(target, &Masks::default()),
         Cmd::Show { target } => show(target),
@@ -1078,7 +1158,7 @@ fn main() -> ExitCode {
     match r {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("bpf-delegate: {}", f.msg);
+            say_error(&format!("bpf-delegate: {}", f.msg));
             ExitCode::from(f.code)
         }
     }
@@ -1094,6 +1174,38 @@ mod tests {
         assert_eq!(parse_user("1000"), Ok((1000, 1000)));
         assert_eq!(parse_user("1000:100"), Ok((1000, 100)));
         assert!(parse_user("bob").is_err());
+        assert!(parse_user("1000:").is_err());
+        assert_eq!(parse_user("4294967294"), Ok((4294967294, 4294967294)));
+        for bad in ["4294967295", "1000:4294967295", "4294967295:1000"] {
+            assert!(
+                parse_user(bad).is_err_and(|e| e.contains("invalid id")),
+                "{bad}"
+            );
+        }
+        assert!(parse_user("4294967296").is_err());
+    }
+
+    #[test]
+    fn host_root_needs_asking() {
+        let msg = |r: Res<()>| r.err().map(|f| (f.code, f.msg)).unwrap_or_default();
+        assert!(check_ids(1000, 1000, true, false).is_ok());
+        assert!(check_ids(0, 0, false, true).is_ok());
+        assert!(check_ids(0, 1000, true, true).is_ok());
+        let (code, m) = msg(check_ids(0, 0, false, false));
+        assert_eq!(code, exit::USAGE);
+        assert!(
+            m.starts_with("without --user (the invoking user is 0:0)"),
+            "{m}"
+        );
+        assert!(m.contains("--allow-host-root"), "{m}");
+        let (code, m) = msg(check_ids(1000, 0, true, false));
+        assert_eq!(code, exit::USAGE);
+        assert!(
+            m.contains("--user 1000:0 would map the host's gid 0"),
+            "{m}"
+        );
+        let (_, m) = msg(check_ids(0, 1000, true, false));
+        assert!(m.contains("host's uid 0"), "{m}");
     }
 
     #[test]

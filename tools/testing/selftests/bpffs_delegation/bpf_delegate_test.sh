@@ -4,46 +4,151 @@
 # kernel: delegate to a command in a new user namespace, use it from an
 # external libbpf client, narrow, reset and show a live instance, and refuse
 # a container's symlinks, and reach an instance the container hid by its
-# user namespace alone.  TAP output.
+# user namespace alone; the command it runs is the container's, not the
+# operator's (no host root unless asked, no terminal, fds, environment or
+# working directory of the invoker's).  TAP output.
 here=$(dirname "$(readlink -f "$0")")
 tool=${BPF_DELEGATE:-$here/bpf-delegate}
 client=${LIBBPF_CLIENT:-$here/libbpf_client}
+# Root writes and reads only in $tmp, which containers can read but not
+# write; $ctr is theirs (they run as uid 1000, some as their own root), and
+# root only tests for files there and makes directories.
 tmp=$(mktemp -d)
-chmod 1777 "$tmp"	# containers run as uid 1000 too
+chmod 755 "$tmp"
+ctr=$tmp/ctr
+mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..10"
+echo "1..13"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 echo 2 > /proc/sys/kernel/unprivileged_bpf_disabled
 
 run_shows_delegation() {
-	"$tool" run --cmds map_create --maps stack -- cat /proc/self/mountinfo >"$tmp/out" 2>&1 &&
+	"$tool" run --user 1000 --cmds map_create --maps stack -- cat /proc/self/mountinfo >"$tmp/out" 2>&1 &&
 		grep ' /sys/fs/bpf .* - bpf ' "$tmp/out" |
 		grep -q 'delegate,delegate_cmds=map_create,delegate_maps=stack$'
 }
 check run_shows_delegation run_shows_delegation
 
 run_libbpf_client() {
-	"$tool" run --cmds map_create,btf_load,prog_load --maps stack --progs socket_filter \
+	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack --progs socket_filter \
 		--attachs cgroup_inet_ingress -- "$client" /sys/fs/bpf >"$tmp/out" 2>&1
 }
 check run_libbpf_client run_libbpf_client
 
 bad_name_lists_valid_ones() {
-	"$tool" run --maps stack,hsah -- true >"$tmp/out" 2>&1
+	"$tool" run --user 1000 --maps stack,hsah -- true >"$tmp/out" 2>&1
 	[ $? = 2 ] && grep -q "unknown name 'hsah'; valid names: any, unspec, hash" "$tmp/out"
 }
 check bad_name_lists_valid_ones bad_name_lists_valid_ones
 
+# Without --user, root's container would be the host's uid 0 (owning every
+# file root owns) with root's groups: refused unless asked, and even then
+# without the groups.
+host_root_only_when_asked() {
+	"$tool" run --cmds map_create --maps stack -- true >"$tmp/out" 2>&1
+	rc=$?
+	echo "run without --user: exit $rc" >>"$tmp/out"
+	[ $rc = 2 ] && grep -q 'give --user UID\[:GID\].*or --allow-host-root' "$tmp/out" || return 1
+	"$tool" run --user 1000:0 --cmds map_create --maps stack -- true >>"$tmp/out" 2>&1
+	rc=$?
+	echo "run --user 1000:0: exit $rc" >>"$tmp/out"
+	[ $rc = 2 ] || return 1
+	as_root_with_groups=
+	command -v setpriv >/dev/null && as_root_with_groups="setpriv --groups 4,27 --"
+	$as_root_with_groups "$tool" run --allow-host-root --cmds map_create --maps stack -- \
+		sh -c 'cat /proc/self/uid_map; grep ^Groups: /proc/self/status' >>"$tmp/out" 2>&1 &&
+		grep -Eq '^ *0 +0 +1$' "$tmp/out" && grep -Eq '^Groups:[[:space:]]*$' "$tmp/out"
+}
+check host_root_only_when_asked host_root_only_when_asked
+
+# The command gets none of the invoker's fds, environment, working directory
+# or ignored signals: an inherited directory fd would let the container's
+# root leave its mount namespace (fchdir, chroot).
+nothing_of_the_invoker_is_inherited() {
+	(
+		cd "$here" || exit 1
+		exec 7</
+		trap '' USR1 PIPE
+		export SSH_AUTH_SOCK=secret SUDO_USER=secret AWS_SECRET_ACCESS_KEY=secret
+		"$tool" run --user 1000 --cmds map_create --maps stack -- \
+			sh -c 'echo fds:; ls /proc/$$/fd; echo "cwd: $(readlink /proc/$$/cwd)"'
+		echo env:
+		"$tool" run --user 1000 --cmds map_create --maps stack -- env
+		echo status:
+		"$tool" run --user 1000 --cmds map_create --maps stack -- \
+			grep -E '^(SigIgn|SigBlk|NoNewPrivs):' /proc/self/status
+	) >"$tmp/out" 2>&1 || return 1
+	all=$(tr '\n' ' ' <"$tmp/out")
+	path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	case "$all" in
+	*"fds: 0 1 2 cwd: / env: HOME=/ PATH=$path status: "*) ;;
+	*"fds: 0 1 2 cwd: / env: PATH=$path HOME=/ status: "*) ;;
+	*) return 1 ;;
+	esac
+	! grep -q secret "$tmp/out" &&
+		grep -qx 'SigIgn:	0000000000000000' "$tmp/out" &&
+		grep -qx 'SigBlk:	0000000000000000' "$tmp/out" &&
+		grep -qx 'NoNewPrivs:	1' "$tmp/out"
+}
+check nothing_of_the_invoker_is_inherited nothing_of_the_invoker_is_inherited
+
+# Under a terminal (util-linux script), the command leaves a process behind
+# that pushes "X" and a newline into its terminal with TIOCSTI after the
+# tool has exited.  The shell the tool was started from must read nothing:
+# the command had a new session and a terminal of its own.
+left_behind_cannot_type_into_the_terminal() {
+	sti=/proc/sys/dev/tty/legacy_tiocsti
+	was=$(cat "$sti" 2>/dev/null)
+	[ -n "$was" ] && echo 1 >"$sti"
+	rm -f "$ctr/sti.pushed" "$ctr/sti.done"
+	cat >"$tmp/push.sh" <<-'EOF'
+		# Left behind by the container on its terminal, SIGHUP ignored.
+		sleep 1
+		if command -v python3 >/dev/null; then
+			python3 -c 'import fcntl, termios
+		for c in b"X\n": fcntl.ioctl(0, termios.TIOCSTI, bytes([c]))'
+		else
+			perl -e 'for (split //, "X\n") { ioctl(STDIN, 0x5412, $_) or die "TIOCSTI: $!\n" }'
+		fi && touch "$1/sti.pushed"
+		touch "$1/sti.done"
+	EOF
+	cat >"$tmp/sti.sh" <<-EOF
+		"$tool" run --user 1000 --cmds map_create --maps stack -- \
+			sh -c 'trap "" HUP; exec 3<&0; sh $tmp/push.sh $ctr <&3 >/dev/null 2>&1 & exit 0'
+		echo "run: exit \$?"
+		for i in \$(seq 300); do [ -e $ctr/sti.done ] && break; sleep 0.1; done
+		[ -e $ctr/sti.done ] && echo "the push was tried"
+		[ -e $ctr/sti.pushed ] && echo "the push went through"
+		read -t 2 x
+		echo "typed: [\$x]"
+	EOF
+	rm -f "$tmp/sti.in"
+	mkfifo "$tmp/sti.in"
+	# The fifo, open for writing too, never ends script's input.
+	script -qec "bash $tmp/sti.sh" /dev/null <>"$tmp/sti.in" >"$tmp/out" 2>&1
+	[ -n "$was" ] && echo "$was" >"$sti"
+	grep -q '^run: exit 0' "$tmp/out" && grep -q '^the push was tried' "$tmp/out" &&
+		grep -q '^typed: \[\]' "$tmp/out"
+}
+if ! command -v script >/dev/null || ! command -v bash >/dev/null; then
+	skip left_behind_cannot_type_into_the_terminal "no util-linux script or bash"
+elif ! command -v python3 >/dev/null && ! command -v perl >/dev/null; then
+	skip left_behind_cannot_type_into_the_terminal "no python3 or perl"
+else
+	check left_behind_cannot_type_into_the_terminal left_behind_cannot_type_into_the_terminal
+fi
+
 # A long-lived container for set/reset/show.
-"$tool" run --cmds map_create --maps stack -- \
-	sh -c "ln -s /sys/fs/bpf $tmp/link; echo \$\$ > $tmp/pid; exec sleep 60" \
+"$tool" run --user 1000 --cmds map_create --maps stack -- \
+	sh -c "mkdir $ctr/d; ln -s /sys/fs/bpf $ctr/d/link; echo \$\$ > $ctr/pid; exec sleep 60" \
 	>"$tmp/container.log" 2>&1 &
-for _ in $(seq 50); do [ -s "$tmp/pid" ] && break; sleep 0.1; done
-pid=$(cat "$tmp/pid" 2>/dev/null)
+for _ in $(seq 50); do [ -s "$ctr/pid" ] && break; sleep 0.1; done
+pid=$(cat "$ctr/pid" 2>/dev/null)
 
 set_show_reset() {
 	"$tool" set /sys/fs/bpf --pid "$pid" --cmds map_create --maps queue >"$tmp/out" 2>&1 &&
@@ -56,7 +161,7 @@ set_show_reset() {
 check set_show_reset set_show_reset
 
 containers_symlinks_are_not_followed() {
-	"$tool" reset "$tmp/link" --pid "$pid" >"$tmp/out" 2>&1
+	"$tool" reset "$ctr/d/link" --pid "$pid" >"$tmp/out" 2>&1
 	[ $? = 1 ] && grep -q ELOOP "$tmp/out"
 }
 check containers_symlinks_are_not_followed containers_symlinks_are_not_followed
@@ -72,23 +177,23 @@ check not_a_bpffs not_a_bpffs
 unprivileged_container_loses_it_on_reset() {
 	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
 		--progs socket_filter --attachs cgroup_inet_ingress -- \
-		sh -c "echo \$\$ > $tmp/pid2; exec $client /sys/fs/bpf --revoked-after $tmp/rev" \
+		sh -c "echo \$\$ > $ctr/pid2; exec $client /sys/fs/bpf --revoked-after $ctr/rev" \
 		>"$tmp/out" 2>&1 &
 	runner=$!
 	# Up to 30 s: a debug kernel under TCG is slow.
 	for _ in $(seq 300); do
-		[ -e "$tmp/rev.waiting" ] && break
+		[ -e "$ctr/rev.waiting" ] && break
 		kill -0 "$runner" 2>/dev/null || break
 		sleep 0.1
 	done
-	pid2=$(cat "$tmp/pid2")
+	pid2=$(cat "$ctr/pid2")
 	if [ "$(stat -c %u "/proc/$pid2" 2>&1)" != 1000 ]; then
 		wait "$runner"
 		echo "client $pid2 is not running as uid 1000; the runner exited with $?" >>"$tmp/out"
 		return 1
 	fi
 	"$tool" reset /sys/fs/bpf --pid "$pid2" >>"$tmp/out" 2>&1 || return 1
-	touch "$tmp/rev"
+	mkdir "$ctr/rev"
 	refused='after revocation, token: bpf_map_create(stack): Operation not permitted'
 	wait "$runner" && grep -q "$refused" "$tmp/out"
 }
@@ -108,25 +213,24 @@ check set_and_show_by_pid set_and_show_by_pid
 # A container that detaches its instance after making its token leaves the
 # privileged side no path; 'reset --pid' reaches it all the same.
 hidden_instance_is_reset_by_pid() {
-	rm -f "$tmp/rev3" "$tmp/rev3.waiting"
 	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
 		--progs socket_filter --attachs cgroup_inet_ingress -- \
-		sh -c "echo \$\$ > $tmp/pid3; exec $client /sys/fs/bpf --revoked-after $tmp/rev3" \
+		sh -c "echo \$\$ > $ctr/pid3; exec $client /sys/fs/bpf --revoked-after $ctr/rev3" \
 		>"$tmp/out" 2>&1 &
 	runner=$!
 	for _ in $(seq 300); do
-		[ -e "$tmp/rev3.waiting" ] && break
+		[ -e "$ctr/rev3.waiting" ] && break
 		kill -0 "$runner" 2>/dev/null || break
 		sleep 0.1
 	done
-	pid3=$(cat "$tmp/pid3")
+	pid3=$(cat "$ctr/pid3")
 	nsenter -t "$pid3" -m umount -l /sys/fs/bpf >>"$tmp/out" 2>&1 || return 1
 	if "$tool" reset /sys/fs/bpf --pid "$pid3" >>"$tmp/out" 2>&1; then
 		echo "reset by path reached an instance that is no longer there" >>"$tmp/out"
 		return 1
 	fi
 	"$tool" reset --pid "$pid3" >>"$tmp/out" 2>&1 || return 1
-	touch "$tmp/rev3"
+	mkdir "$ctr/rev3"
 	refused='after revocation, token: bpf_map_create(stack): Operation not permitted'
 	wait "$runner" && grep -q "$refused" "$tmp/out"
 }
@@ -139,13 +243,13 @@ moved_instance_is_not_the_hosts() {
 	hostbpf=$tmp/hostbpf
 	mkdir -p "$hostbpf"
 	mount -t bpf -o delegate_cmds=map_create bpf "$hostbpf" || return 1
-	"$tool" run --mount "$hostbpf" --cmds map_create --maps stack -- \
-		sh -c "echo \$\$ > $tmp/pid4; while [ ! -e $tmp/go4 ]; do sleep 0.1; done; umount -l $hostbpf; touch $tmp/moved4; exec sleep 30" \
+	"$tool" run --user 1000 --mount "$hostbpf" --cmds map_create --maps stack -- \
+		sh -c "echo \$\$ > $ctr/pid4; while [ ! -e $ctr/go4 ]; do sleep 0.1; done; umount -l $hostbpf; touch $ctr/moved4; exec sleep 30" \
 		>"$tmp/out" 2>&1 &
-	for _ in $(seq 300); do [ -s "$tmp/pid4" ] && break; sleep 0.1; done
-	pid4=$(cat "$tmp/pid4")
-	touch "$tmp/go4"
-	for _ in $(seq 300); do [ -e "$tmp/moved4" ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -s "$ctr/pid4" ] && break; sleep 0.1; done
+	pid4=$(cat "$ctr/pid4")
+	mkdir "$ctr/go4"
+	for _ in $(seq 300); do [ -e "$ctr/moved4" ] && break; sleep 0.1; done
 	rc=0
 	"$tool" reset "$hostbpf" --pid "$pid4" >>"$tmp/out" 2>&1 || rc=$?
 	kill "$pid4" 2>/dev/null
