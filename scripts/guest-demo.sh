@@ -11,8 +11,12 @@ say() { printf '%s\n' "$*"; }
 para() { printf '\n%s\n' "$*"; }
 cmd() { printf '  $ %s\n' "$*"; }
 rc=0
+# Root writes and reads in $tmp only (the container cannot write there);
+# $ctr is the container's (it runs as uid 1000), where root only looks.
 tmp=$(mktemp -d)
-chmod 1777 "$tmp"	# the container runs as uid 1000
+chmod 755 "$tmp"
+ctr=$tmp/ctr
+mkdir -m 1777 "$ctr"
 echo "Kernel $(uname -r) with bpffs delegation.  kernel.unprivileged_bpf_disabled=2:"
 echo "without delegation, no user namespace may create maps or load programs."
 echo 2 > /proc/sys/kernel/unprivileged_bpf_disabled
@@ -21,13 +25,14 @@ para "1. User 1000 starts a container (a new user and mount namespace).  The"
 say "   privileged side (root, here bpf-delegate) lets it have a bpffs that"
 say "   delegates creating stack maps, loading BTF and loading socket filters,"
 say "   and nothing else.  The container creates and mounts the bpffs itself."
-cmd bpf-delegate run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
-	--progs socket_filter --attachs cgroup_inet_ingress -- libbpf_client /sys/fs/bpf ...
-bpf-delegate run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
-	--progs socket_filter --attachs cgroup_inet_ingress -- \
-	sh -c "echo \$\$ > $tmp/pid; exec $tests/libbpf_client /sys/fs/bpf --revoked-after $tmp/revoked" &
+say "   bpf-delegate writes the container's pid for what follows (--pid-file)."
+cmd bpf-delegate run --user 1000 --pid-file "$tmp/pid" --cmds map_create,btf_load,prog_load \
+	--maps stack --progs socket_filter --attachs cgroup_inet_ingress -- libbpf_client /sys/fs/bpf ...
+bpf-delegate run --user 1000 --pid-file "$tmp/pid" --cmds map_create,btf_load,prog_load \
+	--maps stack --progs socket_filter --attachs cgroup_inet_ingress -- \
+	"$tests/libbpf_client" /sys/fs/bpf --revoked-after "$ctr/revoked" &
 runner=$!
-for _ in $(seq 100); do [ -e "$tmp/revoked.waiting" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -e "$ctr/revoked.waiting" ] && break; sleep 0.1; done
 pid=$(cat "$tmp/pid")
 para "2. Inside the container, through libbpf: a token from the bpffs, then the"
 say "   bpffs fd itself.  Stack maps, BTF and socket filters work; a queue map,"
@@ -42,12 +47,17 @@ para "4. The privileged side revokes it.  The container keeps its token and its"
 say "   bpffs fd, and both stop working at once."
 cmd bpf-delegate reset /sys/fs/bpf --pid "$pid"
 bpf-delegate reset /sys/fs/bpf --pid "$pid" && bpf-delegate show /sys/fs/bpf --pid "$pid" || rc=1
-touch "$tmp/revoked"
+mkdir "$ctr/revoked"
 wait "$runner" || rc=1
 
-para "5. Names are checked before the kernel is asked:"
-cmd bpf-delegate run --maps stack,hsah -- true
-bpf-delegate run --maps stack,hsah -- true
+para "5. Names are checked before the kernel is asked, and a container whose"
+say "   root would be the host's root (no --user) is refused unless asked for"
+say "   with --allow-host-root:"
+cmd bpf-delegate run --user 1000 --maps stack,hsah -- true
+bpf-delegate run --user 1000 --maps stack,hsah -- true
+[ $? = 2 ] || rc=1
+cmd bpf-delegate run --maps stack -- true
+bpf-delegate run --maps stack -- true
 [ $? = 2 ] || rc=1
 
 para "6. The kernel's own tests of the policy (KUnit, run at boot):"

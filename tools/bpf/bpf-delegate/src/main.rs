@@ -102,9 +102,15 @@ Examples:
   # of one):
   bpf-delegate reset --userns /run/ctr1/userns
 
-  # One mounted instance, by its path seen from the container:
+  # One mounted instance, by its path seen from the container, which is
+  # resolved in that process's root (held by a pidfd meanwhile) without
+  # following a symlink; only an instance of its user namespace is touched:
   bpf-delegate set /sys/fs/bpf --pid 1234 --cmds map_create --maps stack
   bpf-delegate show /sys/fs/bpf --pid 1234
+  # The pid to use, written by bpf-delegate itself once the bpffs is mounted
+  # (never take a pid the container could have written):
+  bpf-delegate run --user 1000 --pid-file /run/ctr1.pid --cmds map_create \\
+      --maps stack -- sleep infinity
 
 Names are the kernel's (enum bpf_cmd, bpf_map_type, bpf_prog_type,
 bpf_attach_type), any case, with or without their BPF_ prefixes, separated by
@@ -138,6 +144,11 @@ enum Cmd {
         /// as root, --user 0, or gid 0): it then owns every file root owns.
         #[arg(long)]
         allow_host_root: bool,
+        /// Write the command's pid (as the host sees it) into FILE once its
+        /// bpffs is mounted, for set/reset/show --pid.  FILE must not exist
+        /// (a symlink there is not followed); it is made with mode 0600.
+        #[arg(long, value_name = "FILE")]
+        pid_file: Option<String>,
         /// The command and its arguments.
         #[arg(required = true, last = true)]
         command: Vec<OsString>,
@@ -236,6 +247,10 @@ fn errno_name(e: Errno) -> &'static str {
         Errno::XDEV => "EXDEV",
         Errno::OPNOTSUPP => "EOPNOTSUPP",
         Errno::NOSYS => "ENOSYS",
+        Errno::EXIST => "EEXIST",
+        Errno::IO => "EIO",
+        Errno::CHILD => "ECHILD",
+        Errno::PIPE => "EPIPE",
         _ => "error",
     }
 }
@@ -306,6 +321,10 @@ fn nothing_to_do(msg: String) -> Failure {
         code: exit::REFUSED,
         msg,
     }
+}
+
+fn nothing_changed(msg: String) -> Failure {
+    nothing_to_do(format!("{msg}; nothing changed"))
 }
 
 /// Parses one list of names with the kernel's own rules.
@@ -473,6 +492,7 @@ fn container(
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
     )
     .map_err(|e| refused(&format!("mounting at {mount}"), e, None))?;
+    send_byte(&sock, 0)?;
     drop(sock);
     let err = session::exec(command, pty.map(session::Pty::into_command_side));
     Err(usage(format!("{}: {err}", command[0].to_string_lossy())))
@@ -490,6 +510,52 @@ struct RunArgs<'a> {
     command: &'a [OsString],
     user: Option<(u32, u32)>,
     allow_host_root: bool,
+    pid_file: Option<&'a str>,
+}
+
+/// `--pid-file`: made by the tool (root) before the container exists, so
+/// that no pid the container wrote is ever taken for its own, and written
+/// once its bpffs is mounted.  Removed if it never gets a pid.
+struct PidFile {
+    path: String,
+    file: Option<fs::File>,
+}
+
+impl PidFile {
+    fn create(path: &str) -> Res<PidFile> {
+        let fd = open(
+            path,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| {
+            usage(format!(
+                "--pid-file {path}: {}: {e} (it is made anew, never followed \
+                 if a symlink)",
+                errno_name(e)
+            ))
+        })?;
+        Ok(PidFile {
+            path: path.into(),
+            file: Some(fd.into()),
+        })
+    }
+
+    fn write(&mut self, pid: i32) -> Res<()> {
+        if let Some(mut f) = self.file.take() {
+            f.write_all(format!("{pid}\n").as_bytes())
+                .map_err(|e| usage(format!("--pid-file {}: {e}", self.path)))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Refuses ids that make the container's root the host's root, unless asked.
@@ -517,6 +583,7 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
         rustix::process::getgid().as_raw(),
     ));
     check_ids(uid, gid, a.user.is_some(), a.allow_host_root)?;
+    let mut pid_file = a.pid_file.map(PidFile::create).transpose()?;
     let pty = session::Pty::for_operator()?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| usage(format!("socketpair: {e}")))?;
     // SAFETY: the child only makes system calls and execs or exits; it never
@@ -541,7 +608,12 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
         .ok_or(Errno::SRCH)
         .and_then(|p| pidfd_open(p, PidfdFlags::empty()))
         .map_err(|e| refused("pidfd_open(the container)", e, None));
-    let result = pidfd.and_then(|fd| delegate(&ours, pid, uid, gid, &masks).map(|()| fd));
+    let result = pidfd.and_then(|fd| {
+        delegate(&ours, pid, uid, gid, &masks)?;
+        // The container has mounted its bpffs and goes on to exec.
+        recv_byte(&ours)?;
+        Ok(fd)
+    });
     let pidfd = match result {
         Ok(fd) => fd,
         Err(f) => {
@@ -552,6 +624,10 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
         }
     };
     drop(ours);
+    if let Some(Err(f)) = pid_file.as_mut().map(|p| p.write(pid)) {
+        session::abandon(pid, true);
+        return Err(f);
+    }
     let status = session::supervise(pid, &pidfd, pty.as_ref())?;
     Ok(if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status) as u8
@@ -603,21 +679,96 @@ fn not_a_request_msg(log: &str) -> Failure {
     }
 }
 
-/// Opens a bpffs mount root safely: inside the container's root when `pid`
-/// is given, never following symlinks or magic links there, and checks that
-/// it is a bpffs.
-fn open_target(path: &str, pid: Option<u32>) -> Res<OwnedFd> {
-    let root = match pid {
-        Some(pid) => Some(
-            openat2(
-                CWD,
-                format!("/proc/{pid}/root"),
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-                ResolveFlags::empty(),
-            )
-            .map_err(|e| refused(&format!("/proc/{pid}/root"), e, None))?,
-        ),
+/// A process named by `--pid`, held by a pidfd from the start of the command
+/// to its end.  What the tool opens by its pid under /proc is that
+/// process's only if the process has not exited once it is open (until then
+/// its pid cannot name another), so every such open is followed by a look
+/// at the pidfd.
+struct Process {
+    pid: u32,
+    pidfd: OwnedFd,
+}
+
+impl Process {
+    fn open(pid: u32) -> Res<Process> {
+        let raw = i32::try_from(pid)
+            .ok()
+            .and_then(Pid::from_raw)
+            .ok_or_else(|| usage(format!("--pid {pid}: not a process id")))?;
+        let pidfd = pidfd_open(raw, PidfdFlags::empty())
+            .map_err(|e| refused(&format!("pidfd_open({pid})"), e, None))?;
+        Ok(Process { pid, pidfd })
+    }
+
+    /// Fails if the process has exited since its pidfd was opened: what was
+    /// opened by its pid (`what`) may then be another process's.
+    fn alive(&self, what: &str) -> Res<()> {
+        if exited(&self.pidfd)? {
+            return Err(nothing_to_do(format!(
+                "process {} exited while {what} was being opened (its pid may \
+                 name another process now)",
+                self.pid
+            )));
+        }
+        Ok(())
+    }
+
+    /// Its user namespace, which must not be the tool's own (the initial
+    /// one): `--pid` names a container's process, and the host's instances
+    /// are never reached through one.
+    fn container_userns(&self) -> Res<Userns> {
+        let fd = open_ns_file(&format!("/proc/{}/ns/user", self.pid))?;
+        self.alive("its user namespace")
+            .map_err(|f| nothing_changed(f.msg))?;
+        userns_not_ours(fd, format!("pid {}", self.pid))
+    }
+
+    /// Its root directory.
+    fn root(&self) -> Res<OwnedFd> {
+        let file = format!("/proc/{}/root", self.pid);
+        let fd = openat2(
+            CWD,
+            &file,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::empty(),
+        )
+        .map_err(|e| refused(&file, e, None))?;
+        self.alive("its root").map_err(|f| nothing_changed(f.msg))?;
+        Ok(fd)
+    }
+
+    /// Its mountinfo.
+    fn mountinfo(&self) -> Res<String> {
+        let file = format!("/proc/{}/mountinfo", self.pid);
+        let info = fs::read_to_string(&file).map_err(|e| usage(format!("{file}: {e}")))?;
+        self.alive("its mountinfo")?;
+        Ok(info)
+    }
+}
+
+/// A bpffs mount root opened safely, and the container's process and user
+/// namespace it was looked up for (`--pid`).
+struct Mounted {
+    fd: OwnedFd,
+    process: Option<(Process, Userns)>,
+}
+
+/// Opens a bpffs mount root safely: with `pid`, only for a container's
+/// process (not one of the initial user namespace), inside its root, never
+/// following symlinks or magic links there, while holding it by its pidfd;
+/// and checks that it is a bpffs.
+fn open_target(path: &str, pid: Option<u32>) -> Res<Mounted> {
+    let process = match pid {
+        Some(pid) => {
+            let p = Process::open(pid)?;
+            let ns = p.container_userns()?;
+            Some((p, ns))
+        }
+        None => None,
+    };
+    let root = match &process {
+        Some((p, _)) => Some(p.root()?),
         None => None,
     };
     let (dir, resolve) = match &root {
@@ -632,24 +783,56 @@ fn open_target(path: &str, pid: Option<u32>) -> Res<OwnedFd> {
         resolve | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
     )
     .map_err(|e| refused(&format!("{path} (symlinks are not followed)"), e, None))?;
+    if let Some((p, _)) = &process {
+        p.alive(path).map_err(|f| nothing_changed(f.msg))?;
+    }
     let st = fstatfs(&fd).map_err(|e| refused(path, e, None))?;
     #[allow(clippy::unnecessary_cast)]
     if st.f_type as u64 != BPF_FS_MAGIC {
         return Err(usage(format!("{path}: not a bpffs")));
     }
-    Ok(fd)
+    Ok(Mounted { fd, process })
 }
 
-/// The bpffs options of the mount `fd`, from the mountinfo of the mount
+/// A reconfigure context of the instance mounted at `path`; with `--pid`,
+/// only if it is an instance of the container's user namespace: the kernel
+/// refuses `delegate_userns` on a superblock of any other (the host's bpffs
+/// left where the container moved its own away, a sibling's), before
+/// anything is changed.
+fn pick(path: &str, m: &Mounted) -> Res<OwnedFd> {
+    let pick = fspick(
+        &m.fd,
+        "",
+        FsPickFlags::FSPICK_EMPTY_PATH
+            | FsPickFlags::FSPICK_SYMLINK_NOFOLLOW
+            | FsPickFlags::FSPICK_CLOEXEC,
+    )
+    .map_err(|e| refused(&format!("{path} is not a mount root"), e, None))?;
+    if let Some((p, ns)) = &m.process {
+        fsconfig_set_fd(&pick, "delegate_userns", ns.fd.as_fd()).map_err(|e| {
+            let what = format!(
+                "{path} is not a bpffs of process {}'s user namespace; nothing changed",
+                p.pid
+            );
+            refused(&what, e, Some(pick.as_fd()))
+        })?;
+    }
+    Ok(pick)
+}
+
+/// The bpffs options of the mount `m`, from the mountinfo of the mount
 /// namespace it was looked up in.
-fn mount_options(fd: &OwnedFd, pid: Option<u32>) -> Res<String> {
-    let st = statx(fd, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID)
+fn mount_options(m: &Mounted) -> Res<String> {
+    let st = statx(&m.fd, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID)
         .map_err(|e| refused("statx", e, None))?;
-    let file = match pid {
-        Some(pid) => format!("/proc/{pid}/mountinfo"),
-        None => "/proc/self/mountinfo".into(),
+    let (file, info) = match &m.process {
+        Some((p, _)) => (format!("/proc/{}/mountinfo", p.pid), p.mountinfo()?),
+        None => {
+            let file = "/proc/self/mountinfo".to_string();
+            let info = fs::read_to_string(&file).map_err(|e| usage(format!("{file}: {e}")))?;
+            (file, info)
+        }
     };
-    let info = fs::read_to_string(&file).map_err(|e| usage(format!("{file}: {e}")))?;
     for line in info.lines() {
         let mut fields = line.split(' ');
         if fields.next() != Some(&st.stx_mnt_id.to_string()) {
@@ -690,32 +873,13 @@ fn show(t: &Target) -> Res<u8> {
 
 /// Replaces what the bpffs mounted at `path` delegates.
 fn set_mount(path: &str, pid: Option<u32>, masks: &Masks) -> Res<u8> {
-    let fd = open_target(path, pid)?;
-    let pick = fspick(
-        &fd,
-        "",
-        FsPickFlags::FSPICK_EMPTY_PATH
-            | FsPickFlags::FSPICK_SYMLINK_NOFOLLOW
-            | FsPickFlags::FSPICK_CLOEXEC,
-    )
-    .map_err(|e| refused(&format!("{path} is not a mount root"), e, None))?;
-    // With --pid, the instance must be the container's: the kernel refuses
-    // delegate_userns on a superblock of any other user namespace (the
-    // host's bpffs left where the container moved its own away, a
-    // sibling's), before anything is changed.
-    if let Some(pid) = pid {
-        let userns = userns_of_pid(pid)?;
-        fsconfig_set_fd(&pick, "delegate_userns", userns.as_fd()).map_err(|e| {
-            let what =
-                format!("{path} is not a bpffs of process {pid}'s user namespace; nothing changed");
-            refused(&what, e, Some(pick.as_fd()))
-        })?;
-    }
+    let m = open_target(path, pid)?;
+    let pick = pick(path, &m)?;
     fsconfig_set_binary(&pick, "abilities", &blob(masks))
         .map_err(|e| refused("abilities", e, Some(pick.as_fd())))?;
     fsconfig_reconfigure(&pick).map_err(|e| refused("reconfigure", e, Some(pick.as_fd())))?;
     // An old kernel ignores unknown keys: read the instance back.
-    let got = delegation_part(&mount_options(&fd, pid)?);
+    let got = delegation_part(&mount_options(&m)?);
     let want = shown(masks);
     if got != want {
         return Err(Failure {
@@ -728,8 +892,10 @@ fn set_mount(path: &str, pid: Option<u32>, masks: &Masks) -> Res<u8> {
 
 /// Shows what the bpffs mounted at `path` delegates.
 fn show_mount(path: &str, pid: Option<u32>) -> Res<u8> {
-    let fd = open_target(path, pid)?;
-    let opts = mount_options(&fd, pid)?;
+    let m = open_target(path, pid)?;
+    // With --pid, only the container's instance: the same check as a change.
+    drop(pick(path, &m)?);
+    let opts = mount_options(&m)?;
     let delegated = opts.split(',').any(|o| o == "delegate");
     println!(
         "{path}: {}",
@@ -760,18 +926,23 @@ struct Userns {
 /// Opens the user namespace of `--pid` or `--userns`, refusing the tool's
 /// own (the initial one: its instances have paths on the host).
 fn open_userns(t: &Target) -> Res<Userns> {
-    let (fd, whose) = match (t.pid, &t.userns) {
-        (Some(pid), _) => (userns_of_pid(pid)?, format!("pid {pid}")),
-        (None, Some(file)) => (open_ns_file(file)?, file.clone()),
-        (None, None) => return Err(usage("give a PATH, --pid PID or --userns FILE".into())),
-    };
+    match (t.pid, &t.userns) {
+        (Some(pid), _) => Process::open(pid)?.container_userns(),
+        (None, Some(file)) => userns_not_ours(open_ns_file(file)?, file.clone()),
+        (None, None) => Err(usage("give a PATH, --pid PID or --userns FILE".into())),
+    }
+}
+
+/// The user namespace `fd` (of `whose`), unless it is the tool's own.
+fn userns_not_ours(fd: OwnedFd, whose: String) -> Res<Userns> {
     let st = fstat(&fd).map_err(|e| refused(&whose, e, None))?;
     let name = format!("user:[{}] ({whose})", st.st_ino);
     let ours = stat("/proc/self/ns/user").map_err(|e| refused("/proc/self/ns/user", e, None))?;
     if (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino) {
         return Err(nothing_to_do(format!(
-            "{name} is bpf-delegate's own user namespace, the initial one: \
-             without a PATH only a container's instances can be reached; \
+            "{name} is bpf-delegate's own user namespace, the initial one, not \
+             a container's: the host's instances are reached by their path \
+             without --pid, a container's by its process or user namespace; \
              nothing changed"
         )));
     }
@@ -791,27 +962,6 @@ fn open_ns_file(file: &str) -> Res<OwnedFd> {
         )));
     }
     Ok(fd)
-}
-
-/// Opens the user namespace of process `pid`, making sure it is the one of
-/// the process that had `pid` when the tool started to look: the pidfd
-/// names that process, and if it has not exited once the namespace is open,
-/// its pid was not reused in between.
-fn userns_of_pid(pid: u32) -> Res<OwnedFd> {
-    let raw = i32::try_from(pid)
-        .ok()
-        .and_then(Pid::from_raw)
-        .ok_or_else(|| usage(format!("--pid {pid}: not a process id")))?;
-    let pidfd = pidfd_open(raw, PidfdFlags::empty())
-        .map_err(|e| refused(&format!("pidfd_open({pid})"), e, None))?;
-    let ns = open_ns_file(&format!("/proc/{pid}/ns/user"))?;
-    if exited(&pidfd)? {
-        return Err(nothing_to_do(format!(
-            "process {pid} exited while its user namespace was being opened \
-             (the pid may name another process now); nothing changed"
-        )));
-    }
-    Ok(ns)
 }
 
 /// Whether the process of `pidfd` has exited: its pidfd polls readable then.
@@ -1144,12 +1294,14 @@ fn main() -> ExitCode {
             command,
             user,
             allow_host_root,
+            pid_file,
         } => run(&RunArgs {
             masks,
             mount,
             command,
             user: *user,
             allow_host_root: *allow_host_root,
+            pid_file: pid_file.as_deref(),
         }),
         Cmd::Set { target, masks } => masks.masks().and_then(|m| set(target, &m)),
         Cmd::Reset { target } => set(target, &Masks::default()),

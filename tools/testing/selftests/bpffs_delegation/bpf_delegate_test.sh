@@ -19,7 +19,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..13"
+echo "1..16"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -143,12 +143,25 @@ else
 	check left_behind_cannot_type_into_the_terminal left_behind_cannot_type_into_the_terminal
 fi
 
-# A long-lived container for set/reset/show.
-"$tool" run --user 1000 --cmds map_create --maps stack -- \
-	sh -c "mkdir $ctr/d; ln -s /sys/fs/bpf $ctr/d/link; echo \$\$ > $ctr/pid; exec sleep 60" \
+# Waits up to 30 s (a debug kernel under TCG is slow) until "test OP FILE"
+# holds (-e: FILE exists, -s: it is not empty), or the runner (a background
+# job's pid) is gone.
+await() { # OP FILE RUNNER
+	for _ in $(seq 300); do
+		[ "$1" "$2" ] && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# A long-lived container for set/reset/show.  Its pid comes from the tool
+# (--pid-file), never from a file the container could write.
+"$tool" run --user 1000 --pid-file "$tmp/pid" --cmds map_create --maps stack -- \
+	sh -c "mkdir $ctr/d; ln -s /sys/fs/bpf $ctr/d/link; touch $ctr/ready; exec sleep 60" \
 	>"$tmp/container.log" 2>&1 &
-for _ in $(seq 50); do [ -s "$ctr/pid" ] && break; sleep 0.1; done
-pid=$(cat "$ctr/pid" 2>/dev/null)
+await -e "$ctr/ready" $!
+pid=$(cat "$tmp/pid" 2>/dev/null)
 
 set_show_reset() {
 	"$tool" set /sys/fs/bpf --pid "$pid" --cmds map_create --maps queue >"$tmp/out" 2>&1 &&
@@ -172,21 +185,70 @@ not_a_bpffs() {
 }
 check not_a_bpffs not_a_bpffs
 
+# --pid names a container's process: one of the initial user namespace
+# (pid 1) would have the tool change the host's instance at that path.
+host_process_is_refused() {
+	hostbpf=$tmp/hostbpf1
+	mkdir -p "$hostbpf"
+	mount -t bpf -o delegate_cmds=map_create bpf "$hostbpf" || return 1
+	rc=0
+	"$tool" set "$hostbpf" --pid 1 --cmds map_create --maps queue >"$tmp/out" 2>&1 || rc=$?
+	opts=$(grep " $hostbpf " /proc/self/mountinfo)
+	umount "$hostbpf"
+	echo "exit $rc; host instance: $opts" >>"$tmp/out"
+	[ $rc = 1 ] && grep -q "the initial one, not a container's" "$tmp/out" &&
+		echo "$opts" | grep -q 'delegate_cmds=map_create$'
+}
+check host_process_is_refused host_process_is_refused
+
+# The container covers its /sys with a tmpfs of its own and plants sys/fs
+# as a symlink to a directory where the host's bpffs is mounted: the tool
+# must not follow it, and the host's instance stays as it is.
+planted_symlink_is_refused() {
+	hostbpf=$tmp/h/bpf
+	mkdir -p "$hostbpf"
+	mount -t bpf -o delegate_cmds=map_create bpf "$hostbpf" || return 1
+	"$tool" run --user 1000 --pid-file "$tmp/pid5" --cmds map_create --maps stack -- \
+		sh -c "mount -t tmpfs -o mode=755 none /sys && ln -s $tmp/h /sys/fs &&
+			touch $ctr/planted5 && exec sleep 30" >"$tmp/out" 2>&1 &
+	runner=$!
+	rc=0
+	if await -e "$ctr/planted5" $runner; then
+		"$tool" reset /sys/fs/bpf --pid "$(cat "$tmp/pid5")" >>"$tmp/out" 2>&1 || rc=$?
+		kill "$(cat "$tmp/pid5")"
+	else
+		echo "the container did not plant its link" >>"$tmp/out"
+	fi
+	wait $runner
+	opts=$(grep " $hostbpf " /proc/self/mountinfo)
+	umount "$hostbpf"
+	echo "exit $rc; host instance: $opts" >>"$tmp/out"
+	[ $rc = 1 ] && grep -q ELOOP "$tmp/out" && echo "$opts" | grep -q 'delegate_cmds=map_create$'
+}
+check planted_symlink_is_refused planted_symlink_is_refused
+
+# --pid-file is made anew by root: an existing file or a planted symlink is
+# refused before anything runs, and nothing is written through it.
+pid_file_is_made_anew() {
+	ln -s "$tmp/victim" "$tmp/pidlink"
+	"$tool" run --user 1000 --pid-file "$tmp/pidlink" -- true >"$tmp/out" 2>&1
+	rc=$?
+	echo "exit $rc" >>"$tmp/out"
+	[ $rc = 2 ] && grep -q 'EEXIST' "$tmp/out" && [ ! -e "$tmp/victim" ] &&
+		"$tool" run --user 1000 --pid-file "$tmp/pid6" -- true >>"$tmp/out" 2>&1 &&
+		[ "$(stat -c %a "$tmp/pid6")" = 600 ] && grep -Eq '^[0-9]+$' "$tmp/pid6"
+}
+check pid_file_is_made_anew pid_file_is_made_anew
+
 # An unprivileged user's container: works through libbpf, then loses it all
 # at 'reset' with the token and fd it still holds.
 unprivileged_container_loses_it_on_reset() {
-	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
-		--progs socket_filter --attachs cgroup_inet_ingress -- \
-		sh -c "echo \$\$ > $ctr/pid2; exec $client /sys/fs/bpf --revoked-after $ctr/rev" \
-		>"$tmp/out" 2>&1 &
+	"$tool" run --user 1000 --pid-file "$tmp/pid2" --cmds map_create,btf_load,prog_load \
+		--maps stack --progs socket_filter --attachs cgroup_inet_ingress -- \
+		"$client" /sys/fs/bpf --revoked-after "$ctr/rev" >"$tmp/out" 2>&1 &
 	runner=$!
-	# Up to 30 s: a debug kernel under TCG is slow.
-	for _ in $(seq 300); do
-		[ -e "$ctr/rev.waiting" ] && break
-		kill -0 "$runner" 2>/dev/null || break
-		sleep 0.1
-	done
-	pid2=$(cat "$ctr/pid2")
+	await -e "$ctr/rev.waiting" $runner
+	pid2=$(cat "$tmp/pid2")
 	if [ "$(stat -c %u "/proc/$pid2" 2>&1)" != 1000 ]; then
 		wait "$runner"
 		echo "client $pid2 is not running as uid 1000; the runner exited with $?" >>"$tmp/out"
@@ -213,17 +275,12 @@ check set_and_show_by_pid set_and_show_by_pid
 # A container that detaches its instance after making its token leaves the
 # privileged side no path; 'reset --pid' reaches it all the same.
 hidden_instance_is_reset_by_pid() {
-	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
-		--progs socket_filter --attachs cgroup_inet_ingress -- \
-		sh -c "echo \$\$ > $ctr/pid3; exec $client /sys/fs/bpf --revoked-after $ctr/rev3" \
-		>"$tmp/out" 2>&1 &
+	"$tool" run --user 1000 --pid-file "$tmp/pid3" --cmds map_create,btf_load,prog_load \
+		--maps stack --progs socket_filter --attachs cgroup_inet_ingress -- \
+		"$client" /sys/fs/bpf --revoked-after "$ctr/rev3" >"$tmp/out" 2>&1 &
 	runner=$!
-	for _ in $(seq 300); do
-		[ -e "$ctr/rev3.waiting" ] && break
-		kill -0 "$runner" 2>/dev/null || break
-		sleep 0.1
-	done
-	pid3=$(cat "$ctr/pid3")
+	await -e "$ctr/rev3.waiting" $runner
+	pid3=$(cat "$tmp/pid3")
 	nsenter -t "$pid3" -m umount -l /sys/fs/bpf >>"$tmp/out" 2>&1 || return 1
 	if "$tool" reset /sys/fs/bpf --pid "$pid3" >>"$tmp/out" 2>&1; then
 		echo "reset by path reached an instance that is no longer there" >>"$tmp/out"
@@ -243,13 +300,15 @@ moved_instance_is_not_the_hosts() {
 	hostbpf=$tmp/hostbpf
 	mkdir -p "$hostbpf"
 	mount -t bpf -o delegate_cmds=map_create bpf "$hostbpf" || return 1
-	"$tool" run --user 1000 --mount "$hostbpf" --cmds map_create --maps stack -- \
-		sh -c "echo \$\$ > $ctr/pid4; while [ ! -e $ctr/go4 ]; do sleep 0.1; done; umount -l $hostbpf; touch $ctr/moved4; exec sleep 30" \
+	"$tool" run --user 1000 --pid-file "$tmp/pid4" --mount "$hostbpf" --cmds map_create \
+		--maps stack -- \
+		sh -c "while [ ! -e $ctr/go4 ]; do sleep 0.1; done; umount -l $hostbpf; touch $ctr/moved4; exec sleep 30" \
 		>"$tmp/out" 2>&1 &
-	for _ in $(seq 300); do [ -s "$ctr/pid4" ] && break; sleep 0.1; done
-	pid4=$(cat "$ctr/pid4")
+	runner=$!
+	await -s "$tmp/pid4" $runner
+	pid4=$(cat "$tmp/pid4")
 	mkdir "$ctr/go4"
-	for _ in $(seq 300); do [ -e "$ctr/moved4" ] && break; sleep 0.1; done
+	await -e "$ctr/moved4" $runner
 	rc=0
 	"$tool" reset "$hostbpf" --pid "$pid4" >>"$tmp/out" 2>&1 || rc=$?
 	kill "$pid4" 2>/dev/null
