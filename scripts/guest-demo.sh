@@ -49,6 +49,8 @@ cmd bpf-delegate reset /sys/fs/bpf --pid "$pid"
 bpf-delegate reset /sys/fs/bpf --pid "$pid" && bpf-delegate show /sys/fs/bpf --pid "$pid" || rc=1
 mkdir "$ctr/revoked"
 wait "$runner" || rc=1
+say "   When the command exits, 'bpf-delegate run' revokes its instance too, so"
+say "   that nothing the container left behind keeps the delegation."
 
 para "5. Names are checked before the kernel is asked, and a container whose"
 say "   root would be the host's root (no --user) is refused unless asked for"

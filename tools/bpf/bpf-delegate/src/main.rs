@@ -27,7 +27,11 @@
 //! operator's: it never runs as the host's uid or gid 0 unless asked
 //! (`--allow-host-root`), keeps none of the invoker's groups, and gets a new
 //! session, a terminal of its own, a minimal environment, `/`, fds 0-2 only
-//! and no new privileges (see `session`).
+//! and no new privileges (see `session`).  The tool keeps a reconfigure
+//! context of exactly the instance the container created (its mount fd is
+//! handed over before it is attached) and, when the command exits, revokes
+//! that instance through it: what the command left behind, with a token or
+//! the bpffs fd, loses the delegation.
 
 mod session;
 
@@ -88,7 +92,9 @@ Examples:
       --progs socket_filter --attachs cgroup_inet_ingress -- sh
   # The command runs in a new session with PATH, HOME=/ (and TERM) only, in
   # /, with fds 0-2 only: a new terminal of its own when the operator has
-  # one (the tool relays to it), else the tool's own fds as they are.
+  # one (the tool relays to it), else the tool's own fds as they are.  When
+  # it exits, its instance is revoked: processes it left behind keep their
+  # token or bpffs fd, but it delegates nothing any more.
 
   # Narrow what the container whose pid is 1234 was given, revoke it, and
   # show it.  Without a path these reach every bpffs instance of that
@@ -117,7 +123,8 @@ bpf_attach_type), any case, with or without their BPF_ prefixes, separated by
 ',' or ':'; numbers and \"any\" work too.  Exit codes: 0 done, 1 refused by the
 kernel or no instance of the user namespace found (nothing changed), 2 usage,
 3 an instance does not say what was asked after a change (the change stays
-made); 'run' exits with the command's status.";
+made); 'run' exits with the command's status, or 1 if revoking its instance
+after the command exited failed.";
 
 #[derive(Parser)]
 #[command(name = "bpf-delegate", version, about, after_help = EXAMPLES)]
@@ -128,7 +135,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a command in a new user and mount namespace with a delegated bpffs.
+    /// Run a command in a new user and mount namespace with a delegated
+    /// bpffs, and revoke that instance when the command exits.
     Run {
         #[command(flatten)]
         masks: MaskArgs,
@@ -402,7 +410,7 @@ fn recv_fd(sock: &UnixStream) -> Res<OwnedFd> {
         sock,
         &mut [IoSliceMut::new(&mut byte)],
         &mut cmsg,
-        RecvFlags::empty(),
+        RecvFlags::CMSG_CLOEXEC,
     )
     .map_err(|e| refused("receiving the context", e, None))?;
     for msg in cmsg.drain() {
@@ -483,6 +491,12 @@ fn container(
     fsconfig_create(&fs).map_err(|e| refused("creating the bpffs", e, Some(fs.as_fd())))?;
     let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
         .map_err(|e| refused("fsmount", e, Some(fs.as_fd())))?;
+    // The delegating side keeps a handle on this very instance before anyone
+    // can reach it through a path.
+    send_fd(&sock, mnt.as_fd())?;
+    if recv_byte(&sock)? != 0 {
+        return Err(usage("the delegating side refused the instance".into()));
+    }
     fs::create_dir_all(mount).map_err(|e| usage(format!("{mount}: {e}")))?;
     move_mount(
         &mnt,
@@ -609,13 +623,11 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
         .and_then(|p| pidfd_open(p, PidfdFlags::empty()))
         .map_err(|e| refused("pidfd_open(the container)", e, None));
     let result = pidfd.and_then(|fd| {
-        delegate(&ours, pid, uid, gid, &masks)?;
-        // The container has mounted its bpffs and goes on to exec.
-        recv_byte(&ours)?;
-        Ok(fd)
+        let instance = delegate(&ours, pid, uid, gid, &masks)?;
+        Ok((fd, instance))
     });
-    let pidfd = match result {
-        Ok(fd) => fd,
+    let (pidfd, instance) = match result {
+        Ok(r) => r,
         Err(f) => {
             let _ = send_byte(&ours, 1);
             drop(ours);
@@ -623,12 +635,18 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
             return Err(f);
         }
     };
-    drop(ours);
-    if let Some(Err(f)) = pid_file.as_mut().map(|p| p.write(pid)) {
+    // The container has mounted its bpffs and goes on to exec.
+    let started = recv_byte(&ours).and_then(|_| {
+        drop(ours);
+        pid_file.as_mut().map_or(Ok(()), |p| p.write(pid))
+    });
+    let status = started.and_then(|()| session::supervise(pid, &pidfd, pty.as_ref()));
+    if status.is_err() {
         session::abandon(pid, true);
-        return Err(f);
     }
-    let status = session::supervise(pid, &pidfd, pty.as_ref())?;
+    let revoked = instance.revoke();
+    let status = status?;
+    revoked?;
     Ok(if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status) as u8
     } else {
@@ -636,9 +654,64 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
     })
 }
 
+/// A reconfigure context of exactly the instance the command's container
+/// created, from the mount fd it handed over before attaching it.
+struct Instance {
+    pick: OwnedFd,
+}
+
+impl Instance {
+    /// Checks that `mnt` is the root of a bpffs of the user namespace
+    /// `userns` (the kernel refuses `delegate_userns` on a superblock of any
+    /// other) and keeps a reconfigure context of it.
+    fn take(mnt: &OwnedFd, userns: BorrowedFd<'_>) -> Res<Instance> {
+        let st = fstatfs(mnt).map_err(|e| refused("the container's mount", e, None))?;
+        #[allow(clippy::unnecessary_cast)]
+        if st.f_type as u64 != BPF_FS_MAGIC {
+            return Err(nothing_to_do(
+                "the mount the container handed over is not a bpffs".into(),
+            ));
+        }
+        let pick = fspick(
+            mnt,
+            "",
+            FsPickFlags::FSPICK_EMPTY_PATH
+                | FsPickFlags::FSPICK_SYMLINK_NOFOLLOW
+                | FsPickFlags::FSPICK_CLOEXEC,
+        )
+        .map_err(|e| refused("the container's mount is not a mount root", e, None))?;
+        fsconfig_set_fd(&pick, "delegate_userns", userns).map_err(|e| {
+            refused(
+                "the container's mount is not a bpffs of its user namespace",
+                e,
+                Some(pick.as_fd()),
+            )
+        })?;
+        Ok(Instance { pick })
+    }
+
+    /// Revokes everything the instance delegates, wherever it is mounted
+    /// by now and whoever holds a token or fd of it.
+    fn revoke(&self) -> Res<()> {
+        let why = |f: Failure| Failure {
+            code: exit::REFUSED,
+            msg: format!(
+                "revoking the container's bpffs after the command exited: {}; \
+                 what it left behind may still use the delegation",
+                f.msg
+            ),
+        };
+        fsconfig_set_binary(&self.pick, "abilities", &blob(&Masks::default()))
+            .map_err(|e| why(refused("abilities", e, Some(self.pick.as_fd()))))?;
+        fsconfig_reconfigure(&self.pick)
+            .map_err(|e| why(refused("reconfigure", e, Some(self.pick.as_fd()))))
+    }
+}
+
 /// The privileged side of `run`: map the container's ids, take its
-/// context, consent for its user namespace only, and give it back.
-fn delegate(sock: &UnixStream, pid: i32, uid: u32, gid: u32, masks: &Masks) -> Res<()> {
+/// context, consent for its user namespace only, and give it back; then
+/// take the instance's mount before it is attached and keep a handle on it.
+fn delegate(sock: &UnixStream, pid: i32, uid: u32, gid: u32, masks: &Masks) -> Res<Instance> {
     recv_byte(sock)?;
     write_map(pid, "setgroups", "deny")?;
     write_map(pid, "uid_map", &format!("0 {uid} 1"))?;
@@ -655,7 +728,11 @@ fn delegate(sock: &UnixStream, pid: i32, uid: u32, gid: u32, masks: &Masks) -> R
         .map_err(|e| refused("delegate_userns", e, Some(fs.as_fd())))?;
     fsconfig_set_binary(&fs, "abilities", &blob(masks))
         .map_err(|e| refused("abilities", e, Some(fs.as_fd())))?;
-    send_byte(sock, 0)
+    send_byte(sock, 0)?;
+    let mnt = recv_fd(sock)?;
+    let instance = Instance::take(&mnt, userns.as_fd())?;
+    send_byte(sock, 0)?;
+    Ok(instance)
 }
 
 /// `delegate` refused on the context the container sent: with EINVAL it is

@@ -19,7 +19,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..16"
+echo "1..17"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -260,6 +260,31 @@ unprivileged_container_loses_it_on_reset() {
 	wait "$runner" && grep -q "$refused" "$tmp/out"
 }
 check unprivileged_container_loses_it_on_reset unprivileged_container_loses_it_on_reset
+
+# 'run' revokes the instance when its command exits: a client the command
+# left behind in the background keeps its token and bpffs fd, and is
+# refused once 'run' has returned.  'run' exits with the command's status.
+left_behind_loses_the_delegation() {
+	# Appending: the client goes on writing to it after 'run' returned.
+	: >"$tmp/out"
+	"$tool" run --user 1000 --cmds map_create,btf_load,prog_load --maps stack \
+		--progs socket_filter --attachs cgroup_inet_ingress -- \
+		sh -c "$client /sys/fs/bpf --revoked-after $ctr/rev7 &
+			while [ ! -e $ctr/rev7.waiting ]; do sleep 0.1; done; exit 7" >>"$tmp/out" 2>&1
+	rc=$?
+	echo "run: exit $rc" >>"$tmp/out"
+	[ $rc = 7 ] || return 1
+	mkdir "$ctr/rev7"
+	# The client writes its verdict into the same file: 4 lines after the
+	# revocation (a map and a program, through the token and the fd).
+	for _ in $(seq 300); do
+		[ "$(grep -c '^# after revocation' "$tmp/out")" -ge 4 ] && break
+		sleep 0.1
+	done
+	sleep 0.2
+	[ "$(grep -c '^# after revocation, .*: Operation not permitted' "$tmp/out")" = 4 ]
+}
+check left_behind_loses_the_delegation left_behind_loses_the_delegation
 
 # Without a path: every instance of the container's user namespace.
 set_and_show_by_pid() {
