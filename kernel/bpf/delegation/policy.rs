@@ -989,7 +989,14 @@ mod tests {
             Err(Error::TargetTwice)
         );
         // Not on a creation context, nor on a container's instance.
-        for ctx in [CTX, RECONF, Context { init_userns: true, reconfigure: false }] {
+        for ctx in [
+            CTX,
+            RECONF,
+            Context {
+                init_userns: true,
+                reconfigure: false,
+            },
+        ] {
             assert_eq!(
                 param(&Request::default(), "target_userns", other, &ctx),
                 Err(Error::TargetContext)
@@ -998,17 +1005,33 @@ mod tests {
         // Not the initial namespace itself, not a non-namespace fd, not a string.
         for u in [Userns::Same, Userns::NotUserns] {
             assert_eq!(
-                param(&Request::default(), "target_userns", Value::Fd(u), &INIT_RECONF),
+                param(
+                    &Request::default(),
+                    "target_userns",
+                    Value::Fd(u),
+                    &INIT_RECONF
+                ),
                 Err(Error::TargetUserns(u))
             );
         }
         assert_eq!(
-            param(&Request::default(), "target_userns", Value::String(b"1"), &INIT_RECONF),
+            param(
+                &Request::default(),
+                "target_userns",
+                Value::String(b"1"),
+                &INIT_RECONF
+            ),
             Err(Error::WrongType(Key::TargetUserns))
         );
         // Privilege first.
         assert_eq!(
-            parse_param(&Request::default(), b"target_userns", other, &INIT_RECONF, NO),
+            parse_param(
+                &Request::default(),
+                b"target_userns",
+                other,
+                &INIT_RECONF,
+                NO
+            ),
             Some(Err(Error::NotPrivileged(Key::TargetUserns)))
         );
     }
@@ -1017,8 +1040,13 @@ mod tests {
     fn commit_needs_privilege_only_for_delegation() {
         // The container's own remount, or any context that asks nothing.
         assert!(may_commit(&Request::default(), NO));
-        let fields = param(&Request::default(), "delegate_maps", Value::String(b"stack"), &RECONF)
-            .unwrap();
+        let fields = param(
+            &Request::default(),
+            "delegate_maps",
+            Value::String(b"stack"),
+            &RECONF,
+        )
+        .unwrap();
         let target = param(
             &Request::default(),
             "target_userns",
@@ -1026,7 +1054,13 @@ mod tests {
             &INIT_RECONF,
         )
         .unwrap();
-        let zero = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        let zero = param(
+            &Request::default(),
+            "abilities",
+            Value::Blob(&[0; 32]),
+            &RECONF,
+        )
+        .unwrap();
         for req in [fields, target, zero] {
             // Banked: set by a privileged task, committed by the container.
             assert!(!may_commit(&req, NO));
@@ -1040,13 +1074,24 @@ mod tests {
         let all = [ANY; 4].map(u64::to_ne_bytes).concat();
         let pending = param(&pending, "abilities", Value::Blob(&all), &CTX).unwrap();
         // A reset of the namespace zeroes what it would create.
-        let reset = param(&Request::default(), "abilities", Value::Blob(&[0; 32]), &RECONF).unwrap();
+        let reset = param(
+            &Request::default(),
+            "abilities",
+            Value::Blob(&[0; 32]),
+            &RECONF,
+        )
+        .unwrap();
         let next = reset.narrow_pending(&pending);
         assert!(next.delegate);
         assert!(next.create().masks.is_empty());
         // A string replaces only its field and leaves the others consented.
-        let maps = param(&Request::default(), "delegate_maps", Value::String(b"stack"), &RECONF)
-            .unwrap();
+        let maps = param(
+            &Request::default(),
+            "delegate_maps",
+            Value::String(b"stack"),
+            &RECONF,
+        )
+        .unwrap();
         let next = maps.narrow_pending(&pending);
         assert_eq!(next.masks.maps, MAP_STACK);
         assert_eq!(next.masks.cmds, ANY);
