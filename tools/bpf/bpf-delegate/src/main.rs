@@ -69,6 +69,8 @@ const BPF_FS_MAGIC: u64 = 0xcafe_4a11;
 const NSFS_MAGIC: u64 = 0x6e73_6673;
 /// How many messages an fs_context log keeps: the most recent ones.
 const LOG_MESSAGES: usize = 8;
+/// At most this many messages are read from an fs_context log at once.
+const LOG_READ_MAX: usize = 64;
 
 /// Exit codes a script can rely on.
 mod exit {
@@ -79,7 +81,8 @@ mod exit {
     pub const USAGE: u8 = 2;
     /// The instance, or one of the instances of a user namespace, does not
     /// say what was asked after a change (an old kernel that ignores the
-    /// keys, say).  What was changed stays changed.
+    /// keys, say), or could not be read back.  What was changed stays
+    /// changed, and the message says what that was.
     pub const MISMATCH: u8 = 3;
 }
 
@@ -122,8 +125,9 @@ Names are the kernel's (enum bpf_cmd, bpf_map_type, bpf_prog_type,
 bpf_attach_type), any case, with or without their BPF_ prefixes, separated by
 ',' or ':'; numbers and \"any\" work too.  Exit codes: 0 done, 1 refused by the
 kernel or no instance of the user namespace found (nothing changed), 2 usage,
-3 an instance does not say what was asked after a change (the change stays
-made); 'run' exits with the command's status, or 1 if revoking its instance
+3 an instance does not say what was asked after a change, or could not be
+read back (the change stays made; the message says what it was); a closed
+standard output ends the tool with 1; 'run' exits with the command's status, or 1 if revoking its instance
 after the command exited failed.";
 
 #[derive(Parser)]
@@ -265,10 +269,11 @@ fn errno_name(e: Errno) -> &'static str {
 
 /// Appends what the fs_context log of `fd` holds to `out`, oldest message
 /// first, one line each, as bytes (the kernel's text need not be UTF-8),
-/// until the log is empty.  Every message read is gone from the log.
+/// until the log is empty, or `LOG_READ_MAX` messages.  Every message read
+/// is gone from the log.
 fn drain_log(fd: BorrowedFd<'_>, out: &mut Vec<u8>) -> Result<(), Errno> {
     let mut buf = [0u8; 4096];
-    loop {
+    for _ in 0..LOG_READ_MAX {
         match rustix::io::read(fd, &mut buf) {
             Ok(0) | Err(Errno::NODATA) => return Ok(()),
             Ok(n) => {
@@ -282,6 +287,22 @@ fn drain_log(fd: BorrowedFd<'_>, out: &mut Vec<u8>) -> Result<(), Errno> {
             Err(e) => return Err(e),
         }
     }
+    Ok(())
+}
+
+/// Bytes from the kernel or from a container as text that cannot play
+/// with a terminal: printable ASCII as it is, a backslash doubled, any
+/// other byte as `\xNN`.
+fn escape(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b' '..=b'~' => s.push(char::from(b)),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
 }
 
 /// The fs_context log's messages after a refusal, if any.
@@ -291,7 +312,7 @@ fn fc_log(fd: Option<BorrowedFd<'_>>) -> String {
     let _ = drain_log(fd, &mut log);
     log.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| format!(" [kernel: {}]", String::from_utf8_lossy(l).trim_end()))
+        .map(|l| format!(" [kernel: {}]", escape(l.trim_ascii_end())))
         .collect()
 }
 
@@ -816,9 +837,9 @@ impl Process {
     }
 
     /// Its mountinfo.
-    fn mountinfo(&self) -> Res<String> {
+    fn mountinfo(&self) -> Res<Vec<u8>> {
         let file = format!("/proc/{}/mountinfo", self.pid);
-        let info = fs::read_to_string(&file).map_err(|e| usage(format!("{file}: {e}")))?;
+        let info = fs::read(&file).map_err(|e| usage(format!("{file}: {e}")))?;
         self.alive("its mountinfo")?;
         Ok(info)
     }
@@ -906,24 +927,73 @@ fn mount_options(m: &Mounted) -> Res<String> {
         Some((p, _)) => (format!("/proc/{}/mountinfo", p.pid), p.mountinfo()?),
         None => {
             let file = "/proc/self/mountinfo".to_string();
-            let info = fs::read_to_string(&file).map_err(|e| usage(format!("{file}: {e}")))?;
+            let info = fs::read(&file).map_err(|e| usage(format!("{file}: {e}")))?;
             (file, info)
         }
     };
-    for line in info.lines() {
-        let mut fields = line.split(' ');
-        if fields.next() != Some(&st.stx_mnt_id.to_string()) {
-            continue;
-        }
-        if let Some((_, tail)) = line.split_once(" - bpf ") {
-            let opts = tail.split(' ').nth(1).unwrap_or("");
-            return Ok(opts.to_string());
+    match find_mount(&info, st.stx_mnt_id) {
+        Some(line) if line.fstype == b"bpf" => Ok(escape(&line.super_options)),
+        Some(line) => Err(usage(format!(
+            "mount {} is of type '{}' in {file}, not a bpffs",
+            st.stx_mnt_id,
+            escape(&line.fstype)
+        ))),
+        None => Err(usage(format!(
+            "mount {} not found in {file}",
+            st.stx_mnt_id
+        ))),
+    }
+}
+
+/// What the tool takes from a mountinfo line, unescaped.
+#[derive(Debug, PartialEq, Eq)]
+struct MountLine {
+    id: u64,
+    fstype: Vec<u8>,
+    super_options: Vec<u8>,
+}
+
+/// Undoes the kernel's escapes in a mountinfo field: a backslash and three
+/// octal digits (`\040` for a space, `\011`, `\012`, `\134`) is that byte.
+/// Anything else, bytes that are not UTF-8 included, is kept as it is.
+fn unescape(field: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        if let [b'\\', a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] = field[i..] {
+            out.push((a - b'0') << 6 | (b - b'0') << 3 | (c - b'0'));
+            i += 4;
+        } else {
+            out.push(field[i]);
+            i += 1;
         }
     }
-    Err(usage(format!(
-        "mount {} not found in {file}",
-        st.stx_mnt_id
-    )))
+    out
+}
+
+/// One line of mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS
+/// [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS".  Fields are separated by
+/// single spaces; the kernel escapes spaces within them, so a container
+/// cannot forge a field with the name of a mount point.
+fn parse_mount_line(line: &[u8]) -> Option<MountLine> {
+    let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    let id = std::str::from_utf8(fields.first()?).ok()?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sep = 6 + fields.get(6..)?.iter().position(|f| *f == b"-")?;
+    Some(MountLine {
+        id: id.parse().ok()?,
+        fstype: unescape(fields.get(sep + 1)?),
+        super_options: unescape(fields.get(sep + 3)?),
+    })
+}
+
+/// The line of mount `id` in a mountinfo file's bytes.
+fn find_mount(info: &[u8], id: u64) -> Option<MountLine> {
+    info.split(|&b| b == b'\n')
+        .filter_map(parse_mount_line)
+        .find(|l| l.id == id)
 }
 
 /// The delegation options of a super options string.
@@ -956,13 +1026,19 @@ fn set_mount(path: &str, pid: Option<u32>, masks: &Masks) -> Res<u8> {
         .map_err(|e| refused("abilities", e, Some(pick.as_fd())))?;
     fsconfig_reconfigure(&pick).map_err(|e| refused("reconfigure", e, Some(pick.as_fd())))?;
     // An old kernel ignores unknown keys: read the instance back.
-    let got = delegation_part(&mount_options(&m)?);
+    let applied = format!(
+        "the abilities of {path} were set to {} ({})",
+        words(masks),
+        hex_masks(masks)
+    );
+    let opts = mount_options(&m)
+        .map_err(|f| mismatch(format!("{applied}; reading them back failed: {}", f.msg)))?;
+    let got = delegation_part(&opts);
     let want = shown(masks);
     if got != want {
-        return Err(Failure {
-            code: exit::MISMATCH,
-            msg: format!("{path}: the instance shows '{got}' instead of '{want}'"),
-        });
+        return Err(mismatch(format!(
+            "{applied}, but the instance shows '{got}' instead of '{want}'"
+        )));
     }
     Ok(0)
 }
@@ -974,8 +1050,8 @@ fn show_mount(path: &str, pid: Option<u32>) -> Res<u8> {
     drop(pick(path, &m)?);
     let opts = mount_options(&m)?;
     let delegated = opts.split(',').any(|o| o == "delegate");
-    println!(
-        "{path}: {}",
+    let mut out = format!(
+        "{path}: {}\n",
         if delegated {
             "delegated"
         } else {
@@ -984,12 +1060,13 @@ fn show_mount(path: &str, pid: Option<u32>) -> Res<u8> {
     );
     let mut any = false;
     for o in opts.split(',').filter(|o| o.starts_with("delegate_")) {
-        println!("  {o}");
+        out.push_str(&format!("  {o}\n"));
         any = true;
     }
     if !any {
-        println!("  (nothing delegated)");
+        out.push_str("  (nothing delegated)\n");
     }
+    emit(&out)?;
     Ok(0)
 }
 
@@ -1054,12 +1131,13 @@ fn exited(pidfd: &OwnedFd) -> Res<bool> {
 
 /// Commits `abilities` (`None`: nothing, only look) to every bpffs instance
 /// and pending consent of `ns` through `target_userns`, and returns the
-/// fs_context log with the kernel's report.
+/// fs_context log with the kernel's report, or why it could not be read
+/// (after the commit).
 ///
 /// `target_userns` needs a reconfigure context of a bpffs of the initial
 /// user namespace: the tool makes a private instance of its own and never
 /// attaches it, so no real mount is touched.
-fn reach_userns(ns: &Userns, abilities: Option<&Masks>) -> Res<Vec<u8>> {
+fn reach_userns(ns: &Userns, abilities: Option<&Masks>) -> Res<Result<Vec<u8>, Errno>> {
     let fs = fsopen("bpf", FsOpenFlags::FSOPEN_CLOEXEC)
         .map_err(|e| refused("fsopen(\"bpf\")", e, None))?;
     fsconfig_create(&fs).map_err(|e| refused("creating a private bpffs", e, Some(fs.as_fd())))?;
@@ -1080,8 +1158,7 @@ fn reach_userns(ns: &Userns, abilities: Option<&Masks>) -> Res<Vec<u8>> {
         .map_err(|e| refused("reconfigure (target_userns)", e, Some(fs.as_fd())))?;
     let read = drain_log(fs.as_fd(), &mut log);
     drop(mnt);
-    read.map_err(|e| refused("reading the kernel's target_userns report", e, None))?;
-    Ok(log)
+    Ok(read.map(|()| log))
 }
 
 /// What the kernel's report says one instance is.
@@ -1185,7 +1262,7 @@ fn parse_report(log: &[u8]) -> Result<Report, String> {
             others += 1;
             continue;
         };
-        let bad = || format!("malformed line '{}'", String::from_utf8_lossy(line));
+        let bad = || format!("malformed line '{}'", escape(line));
         let body = std::str::from_utf8(body).map_err(|_| bad())?;
         if let Some(found) = parse_found(body) {
             if report.found.replace(found).is_some() {
@@ -1303,29 +1380,36 @@ fn unshown_note(r: &Report, what: &str) -> Option<String> {
 
 /// Replaces what every bpffs instance and pending consent of `ns` delegates.
 fn set_userns(ns: &Userns, masks: &Masks) -> Res<u8> {
-    let log = reach_userns(ns, Some(masks))?;
-    let report = parse_report(&log).map_err(|e| {
+    let failed = |e: String| {
         mismatch(format!(
-            "{}: the kernel's target_userns report cannot be read back ({e}); \
-             the change was committed, and what was changed has been changed",
-            ns.name
+            "the abilities of every bpffs instance and pending consent of user \
+             namespace {} were set to {} ({}); reading them back failed: {e}",
+            ns.name,
+            words(masks),
+            hex_masks(masks)
         ))
-    })?;
+    };
+    let log =
+        reach_userns(ns, Some(masks))?.map_err(|e| failed(format!("{}: {e}", errno_name(e))))?;
+    let report = parse_report(&log)
+        .map_err(|e| failed(format!("the kernel's target_userns report: {e}")))?;
     let (live, pending) = verify(&ns.name, &report, masks)?;
-    println!(
-        "{}: {live} live, {pending} pending, each delegating {}",
+    let mut out = format!(
+        "{}: {live} live, {pending} pending, each delegating {}\n",
         ns.name,
         words(masks)
     );
     if let Some(note) = unshown_note(&report, "not read back") {
-        println!("{note}");
+        out.push_str(&format!("{note}\n"));
     }
+    emit(&out)?;
     Ok(0)
 }
 
 /// Shows what every bpffs instance and pending consent of `ns` delegates.
 fn show_userns(ns: &Userns) -> Res<u8> {
-    let log = reach_userns(ns, None)?;
+    let log = reach_userns(ns, None)?
+        .map_err(|e| refused("reading the kernel's target_userns report", e, None))?;
     let report = parse_report(&log).map_err(|e| {
         nothing_to_do(format!(
             "{}: the kernel's target_userns report is unreadable: {e}",
@@ -1339,17 +1423,35 @@ fn show_userns(ns: &Userns) -> Res<u8> {
             ns.name
         )));
     };
-    println!("{}: {live} live, {pending} pending", ns.name);
+    let mut out = format!("{}: {live} live, {pending} pending\n", ns.name);
     for (kind, masks) in &report.instances {
-        println!("  {}: {}", kind.name(), words(masks));
+        out.push_str(&format!("  {}: {}\n", kind.name(), words(masks)));
     }
     if live == 0 && pending == 0 {
-        println!("  (no bpffs instance or pending consent of this user namespace)");
+        out.push_str("  (no bpffs instance or pending consent of this user namespace)\n");
     }
     if let Some(note) = unshown_note(&report, "not shown") {
-        println!("{note}");
+        out.push_str(&format!("{note}\n"));
     }
+    emit(&out)?;
     Ok(0)
+}
+
+/// Writes `text` to stdout, never panicking: a reader that went away ends
+/// the tool quietly with 1, another failure with 1 and a message.
+fn emit(text: &str) -> Res<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure {
+            code: exit::REFUSED,
+            msg: String::new(),
+        }),
+        Err(e) => Err(Failure {
+            code: exit::REFUSED,
+            msg: format!("writing to standard output: {e}"),
+        }),
+    }
 }
 
 /// Writes a message to stderr; a stderr that cannot take it is no reason to
@@ -1387,7 +1489,9 @@ fn main() -> ExitCode {
     match r {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            say_error(&format!("bpf-delegate: {}", f.msg));
+            if !f.msg.is_empty() {
+                say_error(&format!("bpf-delegate: {}", f.msg));
+            }
             ExitCode::from(f.code)
         }
     }
@@ -1435,6 +1539,126 @@ mod tests {
         );
         let (_, m) = msg(check_ids(0, 1000, true, false));
         assert!(m.contains("host's uid 0"), "{m}");
+    }
+
+    #[test]
+    fn escaping_for_the_terminal() {
+        assert_eq!(escape(b"plain text: 0x1 ~"), "plain text: 0x1 ~");
+        assert_eq!(escape(b"\x1b]0;pwned\x07"), "\\x1b]0;pwned\\x07");
+        assert_eq!(escape(b"a\\b"), "a\\\\b");
+        assert_eq!(escape(b"\xff\xfe\n\t\x7f"), "\\xff\\xfe\\x0a\\x09\\x7f");
+        assert_eq!(escape("é".as_bytes()), "\\xc3\\xa9");
+    }
+
+    /// A unix SEQPACKET pair: one read, one message, like an fs_context log.
+    fn log_of(messages: &[&[u8]], close: bool) -> (OwnedFd, Option<OwnedFd>) {
+        let (r, w) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::SEQPACKET,
+            rustix::net::SocketFlags::CLOEXEC | rustix::net::SocketFlags::NONBLOCK,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("socketpair: {e}"));
+        for m in messages {
+            assert_eq!(rustix::io::write(&w, m), Ok(m.len()));
+        }
+        (r, (!close).then_some(w))
+    }
+
+    #[test]
+    fn the_log_is_read_within_bounds() {
+        let msgs: Vec<Vec<u8>> = (0..100)
+            .map(|i| format!("i bpf: {i}").into_bytes())
+            .collect();
+        let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+        // The writer stays open: the log never ends by itself.
+        let (r, _w) = log_of(&refs, false);
+        let mut out = Vec::new();
+        assert_eq!(drain_log(r.as_fd(), &mut out), Ok(()));
+        assert_eq!(
+            out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(),
+            LOG_READ_MAX
+        );
+        assert!(out.starts_with(b"i bpf: 0\ni bpf: 1\n"));
+        // What is left is read next time.
+        let mut more = Vec::new();
+        assert_eq!(drain_log(r.as_fd(), &mut more), Err(Errno::AGAIN));
+        assert!(more.starts_with(b"i bpf: 64\n") && more.ends_with(b"i bpf: 99\n"));
+    }
+
+    #[test]
+    fn log_messages_are_escaped() {
+        let (r, _) = log_of(&[b"e bpf: \x1b[2Jbad\xff\n", b"w bpf: two"], true);
+        assert_eq!(
+            fc_log(Some(r.as_fd())),
+            " [kernel: e bpf: \\x1b[2Jbad\\xff] [kernel: w bpf: two]"
+        );
+        let f = refused("abilities", Errno::INVAL, None);
+        assert!(f.msg.starts_with("EINVAL: abilities: "), "{}", f.msg);
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape(br"a\040b\011c\012d\134e"), b"a b\tc\nd\\e");
+        assert_eq!(unescape(br"\0"), br"\0");
+        assert_eq!(unescape(br"x\04"), br"x\04");
+        assert_eq!(unescape(br"\400\089\\"), br"\400\089\\");
+        assert_eq!(unescape(b"\xff\\040\xfe"), b"\xff \xfe");
+    }
+
+    #[test]
+    fn mountinfo_lines() {
+        let line = b"36 25 0:32 / /sys/fs/bpf rw,nosuid shared:9 master:1 - bpf bpf \
+                     rw,delegate,delegate_cmds=map_create";
+        assert_eq!(
+            parse_mount_line(line),
+            Some(MountLine {
+                id: 36,
+                fstype: b"bpf".to_vec(),
+                super_options: b"rw,delegate,delegate_cmds=map_create".to_vec(),
+            })
+        );
+        // No optional fields; a source of "-".
+        let line = b"7 1 0:5 / /mnt rw - tmpfs - rw,size=8k";
+        assert_eq!(
+            parse_mount_line(line).map(|l| l.fstype),
+            Some(b"tmpfs".to_vec())
+        );
+        // A container's mount point named " - bpf x delegate_cmds=any",
+        // escaped by the kernel, is one field.
+        let line = br"8 1 0:6 / /mnt/\040-\040bpf\040x\040delegate_cmds=any rw - tmpfs none rw";
+        assert_eq!(
+            parse_mount_line(line).map(|l| l.fstype),
+            Some(b"tmpfs".to_vec())
+        );
+        for bad in [
+            &b""[..],
+            b"x 1 0:6 / /mnt rw - tmpfs none rw",
+            b"8 1 0:6 / /mnt rw tmpfs none rw",
+            b"8 1 0:6 / /mnt rw - tmpfs none",
+            b"8 1 0:6 - /mnt rw",
+        ] {
+            assert_eq!(parse_mount_line(bad), None, "{}", escape(bad));
+        }
+    }
+
+    #[test]
+    fn mountinfo_with_bytes_that_are_not_utf8() {
+        let info = b"1 0 0:1 / / rw - ext4 /dev/root rw\n\
+                     9 1 0:7 / /mnt/x\xff\xfe rw - tmpfs none rw\n\
+                     12 1 0:9 / /mnt/\xc3\x28/bpf rw - bpf bpf rw,delegate,delegate_maps=stack\n\
+                     \xff\xff\xff\n";
+        let l = find_mount(info, 12);
+        assert_eq!(
+            l.map(|l| l.super_options),
+            Some(b"rw,delegate,delegate_maps=stack".to_vec())
+        );
+        assert_eq!(
+            find_mount(info, 9).map(|l| l.fstype),
+            Some(b"tmpfs".to_vec())
+        );
+        assert_eq!(find_mount(info, 13), None);
+        assert_eq!(find_mount(info, 1).map(|l| l.id), Some(1));
     }
 
     #[test]

@@ -19,7 +19,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..17"
+echo "1..19"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -239,6 +239,42 @@ pid_file_is_made_anew() {
 		[ "$(stat -c %a "$tmp/pid6")" = 600 ] && grep -Eq '^[0-9]+$' "$tmp/pid6"
 }
 check pid_file_is_made_anew pid_file_is_made_anew
+
+# The container names its mount points: one with " - bpf " and a byte that
+# is not UTF-8 in its mountinfo must not keep the tool from reading its
+# instance back (the tool as it was exited 2 after making the change).
+odd_mount_points_are_read_back() {
+	"$tool" run --user 1000 --pid-file "$tmp/pid8" --cmds map_create --maps stack -- \
+		sh -c 'd=/mnt/$(printf "x\377 - bpf y"); mount -t tmpfs none /mnt && mkdir "$d" &&
+			mount -t tmpfs none "$d" && touch '"$ctr/odd8"' && exec sleep 30' >"$tmp/out" 2>&1 &
+	runner=$!
+	rc=1
+	if await -e "$ctr/odd8" $runner; then
+		pid8=$(cat "$tmp/pid8")
+		"$tool" set /sys/fs/bpf --pid "$pid8" --cmds map_create --maps queue >>"$tmp/out" 2>&1 &&
+			"$tool" show /sys/fs/bpf --pid "$pid8" >>"$tmp/out" 2>&1 && rc=0
+		kill "$pid8"
+	fi
+	wait $runner
+	echo "exit $rc" >>"$tmp/out"
+	[ $rc = 0 ] && grep -q '^  delegate_maps=queue$' "$tmp/out"
+}
+check odd_mount_points_are_read_back odd_mount_points_are_read_back
+
+# A reader that went away (EPIPE) ends 'show' quietly with 1, not with a
+# panic.
+closed_output_is_no_panic() {
+	rm -f "$tmp/fifo"
+	mkfifo "$tmp/fifo"
+	# A pipe whose only reader is closed.
+	exec 3<>"$tmp/fifo" 4>"$tmp/fifo" 3<&-
+	"$tool" show /sys/fs/bpf --pid "$pid" >&4 2>"$tmp/out"
+	rc=$?
+	exec 4>&-
+	echo "exit $rc" >>"$tmp/out"
+	[ $rc = 1 ] && ! grep -q panicked "$tmp/out"
+}
+check closed_output_is_no_panic closed_output_is_no_panic
 
 # An unprivileged user's container: works through libbpf, then loses it all
 # at 'reset' with the token and fd it still holds.
