@@ -652,7 +652,7 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
         Err(f) => {
             let _ = send_byte(&ours, 1);
             drop(ours);
-            session::abandon(pid, false);
+            session::abandon(pid, None);
             return Err(f);
         }
     };
@@ -663,7 +663,7 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
     });
     let status = started.and_then(|()| session::supervise(pid, &pidfd, pty.as_ref()));
     if status.is_err() {
-        session::abandon(pid, true);
+        session::abandon(pid, Some(&pidfd));
     }
     let revoked = instance.revoke();
     let status = status?;

@@ -504,9 +504,7 @@ pub fn supervise(pid: libc::pid_t, pidfd: &OwnedFd, pty: Option<&Pty>) -> Res<li
                     }
                 }
             } else {
-                // SAFETY: `pid` is our child, not reaped yet, so it names
-                // the command.
-                unsafe { libc::kill(pid, sig) };
+                signal(pidfd, sig);
             }
         }
         if let Some(r) = relay.as_mut() {
@@ -558,11 +556,26 @@ fn reap(pid: libc::pid_t) -> Res<libc::c_int> {
     }
 }
 
-/// Reaps our child `pid` after a failure, killing it first if `kill`.
-pub fn abandon(pid: libc::pid_t, kill: bool) {
-    if kill {
-        // SAFETY: `pid` is our child, not reaped yet.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+/// Sends `sig` to the process of `pidfd`, which names it even if it has
+/// been reaped and its pid reused meanwhile; errors are ignored.
+fn signal(pidfd: &OwnedFd, sig: libc::c_int) {
+    // SAFETY: pidfd_send_signal(2) with a valid pidfd and no siginfo.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0u32,
+        )
+    };
+}
+
+/// Reaps our child `pid` after a failure, killing it first through its
+/// pidfd if there is one.
+pub fn abandon(pid: libc::pid_t, pidfd: Option<&OwnedFd>) {
+    if let Some(fd) = pidfd {
+        signal(fd, libc::SIGKILL);
     }
     let _ = reap(pid);
 }
