@@ -3,11 +3,11 @@
 //! `bpf-delegate`: the privileged side of bpffs delegation.
 //!
 //! It plays the "delegating task" of the design: it lets a container open a
-//! bpffs context in its own user namespace, makes sure that context is a new
-//! request (it sets the `delegate` flag first, which the kernel refuses on a
-//! reconfigure context, so consent cannot be banked on a live instance),
-//! binds its consent to that namespace, sets what the instance delegates and
-//! hands the context back.  Later it narrows, resets and shows what a
+//! bpffs context in its own user namespace, makes sure that context is of
+//! that namespace (`delegate_userns`) and a new request (`delegate`, which
+//! the kernel refuses on a reconfigure context, so consent cannot be banked
+//! on a live instance) before it sets what the instance delegates, and hands
+//! the context back.  Later it narrows, resets and shows what a
 //! container was given: one mounted instance by its path, or, without a path,
 //! every bpffs instance of the container's user namespace through the
 //! kernel's `target_userns` key:
@@ -739,14 +739,18 @@ fn delegate(sock: &UnixStream, pid: i32, uid: u32, gid: u32, masks: &Masks) -> R
     write_map(pid, "gid_map", &format!("0 {gid} 1"))?;
     send_byte(sock, 0)?;
     let fs = recv_fd(sock)?;
-    // `delegate` first: the kernel refuses it on anything but a new bpffs
-    // request, so a container cannot send a reconfigure context of its own
-    // live instance to have consent recorded on it and commit it later.
-    fsconfig_set_flag(&fs, "delegate").map_err(|e| not_a_request(e, fs.as_fd()))?;
+    // Nothing that grants is written before two checks passed.
+    // `delegate_userns` records nothing and fails unless the context is of
+    // the child's user namespace, so `delegate` is never set on a context of
+    // a namespace nobody checked (a flag that cannot be taken back).
     let userns = fs::File::open(format!("/proc/{pid}/ns/user"))
         .map_err(|e| usage(format!("user namespace: {e}")))?;
     fsconfig_set_fd(&fs, "delegate_userns", userns.as_fd())
         .map_err(|e| refused("delegate_userns", e, Some(fs.as_fd())))?;
+    // `delegate` next: the kernel refuses it on anything but a new bpffs
+    // request, so a container cannot send a reconfigure context of its own
+    // live instance to have consent recorded on it.
+    fsconfig_set_flag(&fs, "delegate").map_err(|e| not_a_request(e, fs.as_fd()))?;
     fsconfig_set_binary(&fs, "abilities", &blob(masks))
         .map_err(|e| refused("abilities", e, Some(fs.as_fd())))?;
     send_byte(sock, 0)?;
