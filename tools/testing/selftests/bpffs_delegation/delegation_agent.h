@@ -180,6 +180,21 @@ static int agent_use(int use, int fd, int *slots)
 	return ret < 0 ? ret : 0;
 }
 
+/*
+ * A token from the bpffs root @fd (or -errno) into the token slot; closes
+ * @fd.  Returns 0 or -errno.
+ */
+static int agent_token(int fd, int *slots)
+{
+	if (fd < 0)
+		return fd;
+	if (slots[SLOT_TOKEN] >= 0)
+		close(slots[SLOT_TOKEN]);
+	slots[SLOT_TOKEN] = token_create(fd);
+	close(fd);
+	return slots[SLOT_TOKEN] < 0 ? slots[SLOT_TOKEN] : 0;
+}
+
 static int agent_main(int sock, void *arg)
 {
 	int ctx = -1, mnt = -1, picked = -1;
@@ -236,15 +251,7 @@ static int agent_main(int sock, void *arg)
 			break;
 		case OP_TOKEN:
 			fd = open(c.str, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd < 0) {
-				r.ret = -errno;
-				break;
-			}
-			if (slots[SLOT_TOKEN] >= 0)
-				close(slots[SLOT_TOKEN]);
-			slots[SLOT_TOKEN] = token_create(fd);
-			r.ret = slots[SLOT_TOKEN] < 0 ? slots[SLOT_TOKEN] : 0;
-			close(fd);
+			r.ret = agent_token(fd < 0 ? -errno : fd, slots);
 			break;
 		case OP_MAP:
 			fd = map_create(c.arg, slots[SLOT_TOKEN]);
@@ -350,17 +357,10 @@ static int agent_main(int sock, void *arg)
 			}
 			/* BPF_TOKEN_CREATE skips O_PATH fds: reopen the root. */
 			fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			fd = fd < 0 ? -errno : fd;
 			close(mnt);
 			mnt = -1;
-			if (fd < 0) {
-				r.ret = -errno;
-				break;
-			}
-			if (slots[SLOT_TOKEN] >= 0)
-				close(slots[SLOT_TOKEN]);
-			slots[SLOT_TOKEN] = token_create(fd);
-			r.ret = slots[SLOT_TOKEN] < 0 ? slots[SLOT_TOKEN] : 0;
-			close(fd);
+			r.ret = agent_token(fd, slots);
 			break;
 		case OP_EXIT:
 			return 0;
