@@ -14,6 +14,7 @@
  *   shared context failed, used only through a token.  The privileged side
  *   narrows and revokes them by user namespace (target_userns) with no
  *   path, and the token obeys at once.
+ * - The bpffs fd path is refused by an LSM that denies token creation.
  */
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
@@ -382,6 +383,146 @@ TEST_F(consent, target_userns_rules)
 	close(pick);
 	close(ns);
 	close(init_ns);
+}
+
+/*
+ * 9. An LSM that denies token creation denies the bpffs fd too.  A BPF LSM
+ * program on security_bpf() refuses BPF_TOKEN_CREATE for the container's
+ * pid; the bpffs fd path, which makes a token for the call, must be refused
+ * alike.  Needs vmlinux BTF and "bpf" among the active LSMs: skipped
+ * without them.
+ */
+
+/* The BTF id of the FUNC @name in the kernel's BTF, or -errno. */
+static int vmlinux_func_id(const char *name)
+{
+	struct {
+		__u16 magic;
+		__u8 version, flags;
+		__u32 hdr_len, type_off, type_len, str_off, str_len;
+	} h;
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC), id = 1, ret = -ENOENT;
+	char *buf = NULL, *types, *strs, *p;
+	struct stat st;
+	off_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size < (off_t)sizeof(h))
+		goto out;
+	buf = malloc(st.st_size);
+	/* sysfs hands a binary attribute out in pieces. */
+	while (buf && got < st.st_size && (n = read(fd, buf + got, st.st_size - got)) > 0)
+		got += n;
+	if (!buf || got != st.st_size)
+		goto out;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != 0xeB9F || (size_t)h.hdr_len + h.str_off + h.str_len > (size_t)st.st_size ||
+	    (size_t)h.hdr_len + h.type_off + h.type_len > (size_t)st.st_size)
+		goto out;
+	types = buf + h.hdr_len + h.type_off;
+	strs = buf + h.hdr_len + h.str_off;
+	for (p = types; p + 12 <= types + h.type_len; id++) {
+		__u32 name_off, info, vlen, kind;
+
+		memcpy(&name_off, p, 4);
+		memcpy(&info, p + 4, 4);
+		kind = (info >> 24) & 0x1f;
+		vlen = info & 0xffff;
+		if (kind == 12 /* FUNC */ && name_off < h.str_len &&
+		    !strcmp(strs + name_off, name)) {
+			ret = id;
+			break;
+		}
+		p += 12;
+		switch (kind) {
+		case 1: case 14: case 17: p += 4; break;		/* INT, VAR, DECL_TAG */
+		case 3: p += 12; break;					/* ARRAY */
+		case 4: case 5: case 15: case 19: p += 12 * vlen; break; /* members, secinfo, enum64 */
+		case 6: case 13: p += 8 * vlen; break;			/* ENUM, FUNC_PROTO */
+		default: break;
+		}
+	}
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+static bool bpf_lsm_active(void)
+{
+	char lsms[512] = "";
+	int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 && mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL) == 0)
+		fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (read(fd, lsms, sizeof(lsms) - 1) < 0)
+		lsms[0] = '\0';
+	close(fd);
+	return strstr(lsms, "bpf") != NULL;
+}
+
+/* A link of a BPF LSM program denying BPF_TOKEN_CREATE to @pid, or -errno. */
+static int deny_token_create(pid_t pid, int btf_id)
+{
+	struct bpf_insn insns[] = {
+		/* r6 = ctx */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 6, .src_reg = 1 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_pid_tgid },
+		{ .code = BPF_ALU64 | BPF_RSH | BPF_K, .dst_reg = 0, .imm = 32 },
+		{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = 0, .off = 4, .imm = pid },
+		/* cmd, the first argument of security_bpf() */
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 1, .src_reg = 6 },
+		{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = 1, .off = 2, .imm = BPF_TOKEN_CREATE },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = -EPERM },
+		{ .code = BPF_JMP | BPF_EXIT },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+	int prog, link;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_LSM;
+	attr.expected_attach_type = BPF_LSM_MAC;
+	attr.attach_btf_id = btf_id;
+	attr.insns = (__u64)(unsigned long)insns;
+	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+	attr.license = (__u64)(unsigned long)"GPL";
+	prog = sys_bpf(BPF_PROG_LOAD, &attr);
+	if (prog < 0)
+		return -errno;
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = prog;
+	attr.link_create.attach_type = BPF_LSM_MAC;
+	link = sys_bpf(BPF_LINK_CREATE, &attr);
+	link = link < 0 ? -errno : link;
+	close(prog);
+	return link;
+}
+
+TEST_F(consent, lsm_denying_token_creation_denies_the_bpffs_fd)
+{
+	int btf_id = vmlinux_func_id("bpf_lsm_bpf"), link;
+
+	if (btf_id < 0 || !bpf_lsm_active())
+		SKIP(return, "needs vmlinux BTF and the BPF LSM (lsm=...,bpf)");
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), STACK_QUEUE), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	ASSERT_EQ(agent_do(&self->a, OP_OPEN, 0, "root", MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_USE, USE_MAP_STACK, "root", NULL, NULL, NULL, 0), 0);
+
+	link = deny_token_create(self->a.pid, btf_id);
+	ASSERT_GE(link, 0);
+	/* A token made before the policy is not token creation. */
+	EXPECT_EQ(map_via_token(self, BPF_MAP_TYPE_STACK), 0);
+	EXPECT_EQ(agent_do(&self->a, OP_USE, USE_MAP_STACK, "root", NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0), -EPERM);
+	close(link);
+	EXPECT_EQ(agent_do(&self->a, OP_USE, USE_MAP_STACK, "root", NULL, NULL, NULL, 0), 0);
 }
 
 TEST_HARNESS_MAIN
