@@ -386,6 +386,50 @@ TEST_F(consent, target_userns_rules)
 }
 
 /*
+ * The identity check bpf-delegate relies on before it changes an instance it
+ * found by path: delegate_userns on the picked context is refused for a
+ * superblock of any other user namespace, a sibling container's (handed
+ * over or visible to this one) or the host's.
+ */
+TEST_F(consent, delegate_userns_refuses_another_namespaces_instance)
+{
+	int ns = userns_of(self->a.pid), pick, host;
+	struct agent sibling;
+	int sibling_fs, sibling_mnt;
+
+	ASSERT_GE(ns, 0);
+	ASSERT_EQ(agent_start(&sibling), 0);
+	ASSERT_EQ(agent_do(&sibling, OP_FSOPEN, 0, NULL, NULL, &sibling_fs, NULL, 0), 0);
+	ASSERT_EQ(set_flag(sibling_fs, "delegate"), 0);
+	ASSERT_EQ(set_opts(sibling_fs, CMD(BPF_MAP_CREATE), STACK_QUEUE, 0, 0), 0);
+	ASSERT_EQ(agent_do(&sibling, OP_CREATE, 0, NULL, NULL, NULL, NULL, 0), 0);
+	ASSERT_EQ(agent_do(&sibling, OP_MOUNT, 0, NULL, MNT, &sibling_mnt, NULL, 0), 0);
+
+	pick = sys_fspick(sibling_mnt, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	ASSERT_GE(pick, 0);
+	EXPECT_EQ(sys_fsconfig(pick, FSCONFIG_SET_FD, "delegate_userns", NULL, ns), -1);
+	EXPECT_EQ(errno, EINVAL);
+	close(pick);
+	/* The host's own bpffs, which lies below a container's mount. */
+	host = private_reconfigure_context();
+	ASSERT_GE(host, 0);
+	EXPECT_EQ(sys_fsconfig(host, FSCONFIG_SET_FD, "delegate_userns", NULL, ns), -1);
+	EXPECT_EQ(errno, EINVAL);
+	close(host);
+	/* ... and accepted on the container's own. */
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), STACK_QUEUE), 0);
+	ASSERT_EQ(create_and_mount(self), 0);
+	pick = sys_fspick(self->mnt_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	ASSERT_GE(pick, 0);
+	EXPECT_EQ(sys_fsconfig(pick, FSCONFIG_SET_FD, "delegate_userns", NULL, ns), 0);
+	close(pick);
+	close(ns);
+	close(sibling_mnt);
+	close(sibling_fs);
+	EXPECT_EQ(agent_stop(&sibling), 0);
+}
+
+/*
  * 9. An LSM that denies token creation denies the bpffs fd too.  A BPF LSM
  * program on security_bpf() refuses BPF_TOKEN_CREATE for the container's
  * pid; the bpffs fd path, which makes a token for the call, must be refused
