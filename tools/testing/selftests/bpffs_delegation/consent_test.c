@@ -481,11 +481,26 @@ static int vmlinux_func_id(const char *name)
 		}
 		p += 12;
 		switch (kind) {
-		case 1: case 14: case 17: p += 4; break;		/* INT, VAR, DECL_TAG */
-		case 3: p += 12; break;					/* ARRAY */
-		case 4: case 5: case 15: case 19: p += 12 * vlen; break; /* members, secinfo, enum64 */
-		case 6: case 13: p += 8 * vlen; break;			/* ENUM, FUNC_PROTO */
-		default: break;
+		case 1:		/* INT */
+		case 14:	/* VAR */
+		case 17:	/* DECL_TAG */
+			p += 4;
+			break;
+		case 3:		/* ARRAY */
+			p += 12;
+			break;
+		case 4:		/* STRUCT */
+		case 5:		/* UNION */
+		case 15:	/* DATASEC */
+		case 19:	/* ENUM64 */
+			p += 12 * vlen;
+			break;
+		case 6:		/* ENUM */
+		case 13:	/* FUNC_PROTO */
+			p += 8 * vlen;
+			break;
+		default:
+			break;
 		}
 	}
 out:
@@ -506,7 +521,7 @@ static bool bpf_lsm_active(void)
 	if (read(fd, lsms, sizeof(lsms) - 1) < 0)
 		lsms[0] = '\0';
 	close(fd);
-	return strstr(lsms, "bpf") != NULL;
+	return strstr(lsms, "bpf");
 }
 
 /* A link of a BPF LSM program denying BPF_TOKEN_CREATE to @pid, or -errno. */
