@@ -276,14 +276,22 @@ closed_output_is_no_panic() {
 }
 check closed_output_is_no_panic closed_output_is_no_panic
 
+# Start the libbpf client in a container of uid 1000 with map, BTF and
+# program creation delegated; it waits for the directory REV (made in the
+# container's folder) before it checks that the delegation is gone.  Sets
+# $runner; the container's pid goes to PIDFILE.
+start_client() { # PIDFILE REV
+	"$tool" run --user 1000 --pid-file "$1" --cmds map_create,btf_load,prog_load \
+		--maps stack --progs socket_filter --attachs cgroup_inet_ingress -- \
+		"$client" /sys/fs/bpf --revoked-after "$ctr/$2" >"$tmp/out" 2>&1 &
+	runner=$!
+	await -e "$ctr/$2.waiting" $runner
+}
+
 # An unprivileged user's container: works through libbpf, then loses it all
 # at 'reset' with the token and fd it still holds.
 unprivileged_container_loses_it_on_reset() {
-	"$tool" run --user 1000 --pid-file "$tmp/pid2" --cmds map_create,btf_load,prog_load \
-		--maps stack --progs socket_filter --attachs cgroup_inet_ingress -- \
-		"$client" /sys/fs/bpf --revoked-after "$ctr/rev" >"$tmp/out" 2>&1 &
-	runner=$!
-	await -e "$ctr/rev.waiting" $runner
+	start_client "$tmp/pid2" rev
 	pid2=$(cat "$tmp/pid2")
 	if [ "$(stat -c %u "/proc/$pid2" 2>&1)" != 1000 ]; then
 		wait "$runner"
@@ -336,11 +344,7 @@ check set_and_show_by_pid set_and_show_by_pid
 # A container that detaches its instance after making its token leaves the
 # privileged side no path; 'reset --pid' reaches it all the same.
 hidden_instance_is_reset_by_pid() {
-	"$tool" run --user 1000 --pid-file "$tmp/pid3" --cmds map_create,btf_load,prog_load \
-		--maps stack --progs socket_filter --attachs cgroup_inet_ingress -- \
-		"$client" /sys/fs/bpf --revoked-after "$ctr/rev3" >"$tmp/out" 2>&1 &
-	runner=$!
-	await -e "$ctr/rev3.waiting" $runner
+	start_client "$tmp/pid3" rev3
 	pid3=$(cat "$tmp/pid3")
 	nsenter -t "$pid3" -m umount -l /sys/fs/bpf >>"$tmp/out" 2>&1 || return 1
 	if "$tool" reset /sys/fs/bpf --pid "$pid3" >>"$tmp/out" 2>&1; then
