@@ -158,7 +158,7 @@ await() { # OP FILE RUNNER
 # A long-lived container for set/reset/show.  Its pid comes from the tool
 # (--pid-file), never from a file the container could write.
 "$tool" run --user 1000 --pid-file "$tmp/pid" --cmds map_create --maps stack -- \
-	sh -c "mkdir $ctr/d; ln -s /sys/fs/bpf $ctr/d/link; touch $ctr/ready; exec sleep 60" \
+	sh -c "mkdir $ctr/d; ln -s /sys/fs/bpf $ctr/d/link; touch $ctr/ready; exec sleep 900" \
 	>"$tmp/container.log" 2>&1 &
 await -e "$ctr/ready" $!
 pid=$(cat "$tmp/pid" 2>/dev/null)
