@@ -17,6 +17,9 @@ DEB_PACKAGES=(
 	libclang-dev clang lld llvm qemu-system-x86 busybox-static bc flex bison
 	libelf-dev libssl-dev cpio xz-utils make gcc libc6-dev pkg-config
 	python3-venv kmod udev zstd rsync zlib1g-dev
+	# Upstream's token selftest (scripts/build-test-progs.sh): its BPF
+	# objects are built with clang-19 (Debian 12's default clang is 14).
+	clang-19 llvm-19 lld-19
 )
 
 missing=()
@@ -50,6 +53,9 @@ if ! "$TOOLS/venv/bin/vng" --version 2>/dev/null | grep -q "$VIRTME_NG_VERSION";
 	python3 -m venv "$TOOLS/venv"
 	"$TOOLS/venv/bin/pip" install -q -r "$top/scripts/virtme-ng-requirements.txt"
 fi
+# pahole >= 1.26 for BTF in a Rust kernel (Debian 12 has 1.24).
+"$top/scripts/pahole.sh"
+
 log "virtme-ng $("$TOOLS/venv/bin/vng" --version 2>&1 | tail -n1)"
 log "$(/usr/bin/rustc --version) / $(gcc --version | head -n1) / $(qemu-system-x86_64 --version | head -n1)"
 touch "$TOOLS/.setup-done"
