@@ -19,6 +19,10 @@ mkdir -p "$B"
 
 # Common fragments, then the flavour's, which may override them.
 fragments=("$top"/configs/*.config "$top/configs/flavours/$(flavour).config")
+# The patched and vanilla kernels are built as distributions build them,
+# with BTF and the BPF LSM (configs/btf/): upstream's token selftests run
+# on both.
+has_btf && fragments+=("$top"/configs/btf/*.config)
 # The config is regenerated only when a fragment changed, so an incremental
 # build does not see a new .config.
 stamp=$(cat "${fragments[@]}" | sha256sum | cut -d' ' -f1)
@@ -60,6 +64,12 @@ kmake -s headers_install INSTALL_HDR_PATH="$B/usr" >/dev/null
 mkdir -p "$B/selftests"
 make -s -C "$(src_dir)/tools/testing/selftests/bpffs_delegation" OUTPUT="$B/selftests" \
 	KHDR_INCLUDES="-isystem $B/usr/include"
+if has_btf; then
+	# Upstream's own token selftest, built once for every BTF flavour.
+	"$top/scripts/build-test-progs.sh" "$B/vmlinux"
+	cp "$OUT/test-progs/test_progs" "$B/selftests/test_progs"
+	cp "$top/tools/testing/selftests/bpffs_delegation/upstream_token_test.sh" "$B/selftests/"
+fi
 if has_delegation; then
 	# An external client on libbpf's own API (libbpf-sys vendors libbpf).
 	cargo build --release --locked --quiet \

@@ -54,6 +54,8 @@ case "$kind" in
 patched) TESTS+=(delegation_test gating_test consent_test libbpf_test bpf_delegate_test.sh storm_test race_test lifetime_test) ;;
 nodelegation) TESTS+=(nodelegation_test) ;;
 esac
+# Upstream's own token selftest needs vmlinux BTF and the BPF LSM.
+has_btf && TESTS+=(upstream_token_test.sh)
 kunit_args=()
 has_delegation && kunit_args+=(--kunit-suite bpf_delegation)
 [ "$(flavour)" = debug ] && kunit_args+=(--kmemleak)

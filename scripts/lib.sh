@@ -25,6 +25,8 @@ flavour() {
 # The nodelegation kernel is built from the patched tree.
 src_dir() { if [ "$(flavour)" = vanilla ]; then echo "$OUT/src-vanilla"; else echo "$OUT/src-patched"; fi; }
 build_dir() { echo "$OUT/build-$(flavour)"; }
+# Is the flavour built with BTF and the BPF LSM (configs/btf/)?
+has_btf() { case "$(flavour)" in patched | vanilla) return 0 ;; *) return 1 ;; esac; }
 # Does the flavour carry the feature (and so its tests and tools)?
 has_delegation() { case "$(flavour)" in patched | debug) return 0 ;; *) return 1 ;; esac; }
 
@@ -52,7 +54,7 @@ kmake() {
 	make -C "$(src_dir)" O="$(build_dir)" ARCH=x86_64 "${llvm[@]}" \
 		RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 		RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver \
-		BINDGEN="$TOOLS/bin/bindgen" -j"${JOBS:-$(($(nproc) + 1))}" "$@"
+		BINDGEN="$TOOLS/bin/bindgen" PAHOLE="$TOOLS/bin/pahole" -j"${JOBS:-$(($(nproc) + 1))}" "$@"
 }
 # Serialise work on a shared tree: lock NAME holds $OUT/.NAME.lock until the
 # calling script exits, so two make invocations (or a developer and a helper
