@@ -437,78 +437,6 @@ TEST_F(consent, delegate_userns_refuses_another_namespaces_instance)
  * without them.
  */
 
-/* The BTF id of the FUNC @name in the kernel's BTF, or -errno. */
-static int vmlinux_func_id(const char *name)
-{
-	struct {
-		__u16 magic;
-		__u8 version, flags;
-		__u32 hdr_len, type_off, type_len, str_off, str_len;
-	} h;
-	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC), id = 1, ret = -ENOENT;
-	char *buf = NULL, *types, *strs, *p;
-	struct stat st;
-	off_t got = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_size < (off_t)sizeof(h))
-		goto out;
-	buf = malloc(st.st_size);
-	/* sysfs hands a binary attribute out in pieces. */
-	while (buf && got < st.st_size && (n = read(fd, buf + got, st.st_size - got)) > 0)
-		got += n;
-	if (!buf || got != st.st_size)
-		goto out;
-	memcpy(&h, buf, sizeof(h));
-	if (h.magic != 0xeB9F || (size_t)h.hdr_len + h.str_off + h.str_len > (size_t)st.st_size ||
-	    (size_t)h.hdr_len + h.type_off + h.type_len > (size_t)st.st_size)
-		goto out;
-	types = buf + h.hdr_len + h.type_off;
-	strs = buf + h.hdr_len + h.str_off;
-	for (p = types; p + 12 <= types + h.type_len; id++) {
-		__u32 name_off, info, vlen, kind;
-
-		memcpy(&name_off, p, 4);
-		memcpy(&info, p + 4, 4);
-		kind = (info >> 24) & 0x1f;
-		vlen = info & 0xffff;
-		if (kind == 12 /* FUNC */ && name_off < h.str_len &&
-		    !strcmp(strs + name_off, name)) {
-			ret = id;
-			break;
-		}
-		p += 12;
-		switch (kind) {
-		case 1:		/* INT */
-		case 14:	/* VAR */
-		case 17:	/* DECL_TAG */
-			p += 4;
-			break;
-		case 3:		/* ARRAY */
-			p += 12;
-			break;
-		case 4:		/* STRUCT */
-		case 5:		/* UNION */
-		case 15:	/* DATASEC */
-		case 19:	/* ENUM64 */
-			p += 12 * vlen;
-			break;
-		case 6:		/* ENUM */
-		case 13:	/* FUNC_PROTO */
-			p += 8 * vlen;
-			break;
-		default:
-			break;
-		}
-	}
-out:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
 static bool bpf_lsm_active(void)
 {
 	char lsms[512] = "";
@@ -565,7 +493,7 @@ static int deny_token_create(pid_t pid, int btf_id)
 
 TEST_F(consent, lsm_denying_token_creation_denies_the_bpffs_fd)
 {
-	int btf_id = vmlinux_func_id("bpf_lsm_bpf"), link;
+	int btf_id = vmlinux_btf_id("bpf_lsm_bpf", BTF_KIND_FUNC, NULL), link;
 
 	if (btf_id < 0 || !bpf_lsm_active())
 		SKIP(return, "needs vmlinux BTF and the BPF LSM (lsm=...,bpf)");

@@ -57,6 +57,8 @@ enum agent_use {
 	USE_SOCKET_FILTER,	/* load a socket filter, expected attach type 0 */
 	USE_SOCKET_FILTER_ATTACH1, /* the same with expected attach type 1 */
 	USE_XDP,		/* load an XDP program (CAP_NET_ADMIN) */
+	USE_MAP_HASH_BTF,	/* load BTF, create a hash typed by it */
+	USE_MAP_STRUCT_OPS,	/* load BTF, create a bpf_dummy_ops struct_ops map */
 };
 
 struct agent_cmd {
@@ -171,6 +173,12 @@ static int agent_use(int use, int fd, int *slots)
 		break;
 	case USE_XDP:
 		ret = prog_load(BPF_PROG_TYPE_XDP, 0, 2 /* XDP_PASS */, fd);
+		break;
+	case USE_MAP_HASH_BTF:
+		ret = map_create_btf(BPF_MAP_TYPE_HASH, fd);
+		break;
+	case USE_MAP_STRUCT_OPS:
+		ret = map_create_btf(BPF_MAP_TYPE_STRUCT_OPS, fd);
 		break;
 	default:
 		return -EINVAL;

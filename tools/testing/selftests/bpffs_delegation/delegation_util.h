@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/bpf.h>
@@ -151,6 +152,128 @@ static inline int btf_load(int token_fd)
 	}
 	fd = sys_bpf(BPF_BTF_LOAD, &attr);
 	return fd < 0 ? -errno : fd;
+}
+
+/* The bytes that follow a struct btf_type of @kind with @vlen entries. */
+static inline size_t btf_type_extra(__u32 kind, __u32 vlen)
+{
+	switch (kind) {
+	case BTF_KIND_INT:
+		return sizeof(__u32);
+	case BTF_KIND_ARRAY:
+		return sizeof(struct btf_array);
+	case BTF_KIND_STRUCT:
+	case BTF_KIND_UNION:
+		return vlen * sizeof(struct btf_member);
+	case BTF_KIND_ENUM:
+		return vlen * sizeof(struct btf_enum);
+	case BTF_KIND_FUNC_PROTO:
+		return vlen * sizeof(struct btf_param);
+	case BTF_KIND_VAR:
+		return sizeof(struct btf_var);
+	case BTF_KIND_DATASEC:
+		return vlen * sizeof(struct btf_var_secinfo);
+	case BTF_KIND_DECL_TAG:
+		return sizeof(struct btf_decl_tag);
+	case BTF_KIND_ENUM64:
+		return vlen * sizeof(struct btf_enum64);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The BTF id of the type of @kind (BTF_KIND_*) named @name in the kernel's
+ * own BTF, /sys/kernel/btf/vmlinux; its size (or type) goes to *@size if
+ * @size is not NULL.  Returns the id, -ENOENT if there is no such type, or
+ * -errno if the kernel has no BTF.
+ */
+static inline int vmlinux_btf_id(const char *name, __u32 kind, __u32 *size)
+{
+	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC), id = 1, ret = -ENOENT;
+	char *buf = NULL, *types, *strs, *p;
+	struct btf_header h;
+	struct btf_type t;
+	struct stat st;
+	off_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size < (off_t)sizeof(h))
+		goto out;
+	buf = malloc(st.st_size);
+	/* sysfs hands a binary attribute out in pieces. */
+	while (buf && got < st.st_size && (n = read(fd, buf + got, st.st_size - got)) > 0)
+		got += n;
+	if (!buf || got != st.st_size)
+		goto out;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != BTF_MAGIC ||
+	    (size_t)h.hdr_len + h.str_off + h.str_len > (size_t)st.st_size ||
+	    (size_t)h.hdr_len + h.type_off + h.type_len > (size_t)st.st_size)
+		goto out;
+	types = buf + h.hdr_len + h.type_off;
+	strs = buf + h.hdr_len + h.str_off;
+	for (p = types; p + sizeof(t) <= types + h.type_len; id++) {
+		memcpy(&t, p, sizeof(t));
+		if (BTF_INFO_KIND(t.info) == kind && t.name_off < h.str_len &&
+		    !strcmp(strs + t.name_off, name)) {
+			if (size)
+				*size = t.size;
+			ret = id;
+			break;
+		}
+		p += sizeof(t) + btf_type_extra(BTF_INFO_KIND(t.info), BTF_INFO_VLEN(t.info));
+	}
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/*
+ * Create a map typed by BTF loaded with the same @token_fd (< 0: none): a
+ * hash whose key and value are the int of btf_load()'s blob, or a
+ * struct_ops map for bpf_dummy_ops, its value type the kernel's (from
+ * vmlinux BTF; the map still needs a BTF fd of its own).  Returns the map
+ * fd or -errno.
+ */
+static inline int map_create_btf(enum bpf_map_type type, int token_fd)
+{
+	union bpf_attr attr;
+	__u32 value_size = 4;
+	int btf, fd, id = 0;
+
+	if (type == BPF_MAP_TYPE_STRUCT_OPS) {
+		id = vmlinux_btf_id("bpf_struct_ops_bpf_dummy_ops", BTF_KIND_STRUCT,
+				    &value_size);
+		if (id < 0)
+			return id;
+	}
+	btf = btf_load(token_fd);
+	if (btf < 0)
+		return btf;
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = type;
+	attr.key_size = 4;
+	attr.value_size = value_size;
+	attr.max_entries = 1;
+	attr.btf_fd = btf;
+	if (id) {
+		attr.btf_vmlinux_value_type_id = id;
+	} else {
+		attr.btf_key_type_id = 1;
+		attr.btf_value_type_id = 1;
+	}
+	if (token_fd >= 0) {
+		attr.map_flags = BPF_F_TOKEN_FD;
+		attr.map_token_fd = token_fd;
+	}
+	fd = sys_bpf(BPF_MAP_CREATE, &attr);
+	fd = fd < 0 ? -errno : fd;
+	close(btf);
+	return fd;
 }
 
 /*

@@ -128,6 +128,58 @@ TEST_F(gating, prog_load)
 	EXPECT_EQ(use(self, "none", USE_SOCKET_FILTER), -EPERM);
 }
 
+/*
+ * A map typed by BTF that came in through the same token or bpffs fd: the
+ * BTF load and the map create are each checked against the delegation.
+ */
+TEST_F(gating, map_with_btf_loaded_through_the_delegation)
+{
+	int i;
+
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD),
+			   1ULL << BPF_MAP_TYPE_HASH, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_HASH_BTF), 0) TH_LOG("%s", fds[i]);
+	}
+	EXPECT_EQ(use(self, "none", USE_MAP_HASH_BTF), -EPERM);
+	/* The map type goes, BTF loads stay. */
+	ASSERT_EQ(reconfigure(self, CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD),
+			      1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_BTF), 0) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_MAP_HASH_BTF), -EPERM) TH_LOG("%s", fds[i]);
+	}
+}
+
+/*
+ * A struct_ops map, whose value type is the kernel's own (struct
+ * bpf_struct_ops_bpf_dummy_ops, found in vmlinux BTF): map_create() asks
+ * only bpf_token_capable(CAP_BPF) of it, so a delegation of the map type
+ * is enough; without it the call falls back to CAP_BPF in the initial user
+ * namespace.  Needs vmlinux BTF (and bpf_dummy_ops, CONFIG_BPF_JIT).
+ */
+TEST_F(gating, struct_ops_map_with_a_vmlinux_value_type)
+{
+	int i;
+
+	if (vmlinux_btf_id("bpf_struct_ops_bpf_dummy_ops", BTF_KIND_STRUCT, NULL) < 0)
+		SKIP(return, "needs vmlinux BTF with struct bpf_struct_ops_bpf_dummy_ops");
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD),
+			   1ULL << BPF_MAP_TYPE_STRUCT_OPS, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STRUCT_OPS), 0) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_MAP_HASH_BTF), -EPERM) TH_LOG("%s", fds[i]);
+	}
+	EXPECT_EQ(use(self, "none", USE_MAP_STRUCT_OPS), -EPERM);
+	/* Another map type delegated instead: struct_ops is refused. */
+	ASSERT_EQ(reconfigure(self, CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD),
+			      1ULL << BPF_MAP_TYPE_HASH, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STRUCT_OPS), -EPERM) TH_LOG("%s", fds[i]);
+		EXPECT_EQ(use(self, fds[i], USE_MAP_HASH_BTF), 0) TH_LOG("%s", fds[i]);
+	}
+}
+
 TEST_F(gating, prog_type_not_delegated)
 {
 	ASSERT_EQ(delegate(self, CMD(BPF_PROG_LOAD), 0, 1ULL << BPF_PROG_TYPE_SOCKET_FILTER, 1), 0);

@@ -6,10 +6,10 @@
  * options, the child makes a BPF token from it and creates maps with
  * BPF_F_TOKEN_FD.  These tests pass on the vanilla and the patched kernel.
  *
- * Masks are given as numbers and "any": symbolic names need vmlinux BTF on
- * the vanilla kernel, and the test kernel has none.
+ * Masks are given as numbers and "any", except in names_as_upstream_parses_them:
+ * the vanilla kernel parses symbolic names from vmlinux BTF only.
  */
-#include "delegation_util.h"
+#include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
 /* What the child reports back, in this order. */
@@ -81,12 +81,13 @@ struct parent_opts {
 	int how;
 };
 
+static const char *const keys[] = { "delegate_cmds", "delegate_maps", "delegate_progs",
+				    "delegate_attachs" };
+
 static void run_flow(struct __test_metadata *_metadata, struct child_args *args,
 		     const struct parent_opts *po, int *child_set,
 		     struct child_report *r)
 {
-	static const char *const keys[] = { "delegate_cmds", "delegate_maps",
-					    "delegate_progs", "delegate_attachs" };
 	const char *vals[] = { po->cmds, po->maps, po->progs, po->attachs };
 	int sock = -1, fs_fd, i;
 	pid_t pid;
@@ -215,6 +216,99 @@ TEST(userns_root_cannot_create_undelegated_instance)
 
 	run_flow(_metadata, &args, &po, &set, &r);
 	EXPECT_EQ(r.create, -EPERM);
+}
+
+/*
+ * Upstream parses names from the kernel's BTF enums (enum bpf_cmd,
+ * bpf_map_type, bpf_prog_type, bpf_attach_type, prefix stripped, any case);
+ * the series from its own tables, without BTF.  A kernel with neither
+ * cannot.  The series is the kernel that refuses the "delegate" flag on a
+ * context of the initial user namespace: upstream ignores the unknown key,
+ * a kernel built without delegation refuses it with EOPNOTSUPP.
+ */
+static bool kernel_parses_names(void)
+{
+	int fd, ret;
+
+	if (!access("/sys/kernel/btf/vmlinux", R_OK))
+		return true;
+	fd = sys_fsopen("bpf", FSOPEN_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ret = set_flag(fd, "delegate");
+	close(fd);
+	return ret == -EINVAL;
+}
+
+#define NAMES_MNT "/tmp/bpffs-compat-names"
+#define NUMBERS_MNT "/tmp/bpffs-compat-numbers"
+
+/*
+ * This process sets the four delegate_* strings on a context of the
+ * agent's and creates the instance, as upstream's users do; the agent
+ * mounts it at @path and reads its options back from its mountinfo.
+ */
+static void mount_with(struct __test_metadata *_metadata, struct agent *a,
+		       const char *const vals[4], const char *path, char *info, size_t len)
+{
+	int fs_fd, mnt_fd, i;
+
+	ASSERT_EQ(agent_do(a, OP_FSOPEN, 0, NULL, NULL, &fs_fd, NULL, 0), 0);
+	ASSERT_GE(fs_fd, 0);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(set_string(fs_fd, keys[i], vals[i]), 0) {
+			TH_LOG("%s=%s", keys[i], vals[i]);
+		}
+	}
+	ASSERT_EQ(sys_fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0), 0);
+	close(fs_fd);
+	ASSERT_EQ(agent_do(a, OP_MOUNT, 0, NULL, path, &mnt_fd, NULL, 0), 0);
+	close(mnt_fd);
+	ASSERT_EQ(agent_do(a, OP_MOUNTINFO, 0, NULL, path, NULL, info, len), 0);
+}
+
+/*
+ * Symbolic names, as upstream accepts them: fsconfig() takes them, the
+ * instance shows the same masks as one given the numbers, and a token from
+ * it allows exactly what the names say.
+ */
+TEST(names_as_upstream_parses_them)
+{
+	const char *const names[4] = { "map_create:BTF_LOAD:prog_load", "queue",
+				       "socket_filter:xdp",
+				       "cgroup_inet_ingress:cgroup_inet_egress" };
+	char numbers[4][32], by_name[1024], by_number[1024];
+	const char *const nums[4] = { numbers[0], numbers[1], numbers[2], numbers[3] };
+	struct agent a;
+
+	if (!kernel_parses_names())
+		SKIP(return, "no vmlinux BTF and no bpffs delegation: names need BTF upstream");
+	mask_str(numbers[0], sizeof(numbers[0]), (1ULL << BPF_MAP_CREATE) |
+		 (1ULL << BPF_BTF_LOAD) | (1ULL << BPF_PROG_LOAD));
+	mask_str(numbers[1], sizeof(numbers[1]), 1ULL << BPF_MAP_TYPE_QUEUE);
+	mask_str(numbers[2], sizeof(numbers[2]), (1ULL << BPF_PROG_TYPE_SOCKET_FILTER) |
+		 (1ULL << BPF_PROG_TYPE_XDP));
+	mask_str(numbers[3], sizeof(numbers[3]), (1ULL << BPF_CGROUP_INET_INGRESS) |
+		 (1ULL << BPF_CGROUP_INET_EGRESS));
+
+	ASSERT_EQ(agent_start(&a), 0);
+	mount_with(_metadata, &a, names, NAMES_MNT, by_name, sizeof(by_name));
+	mount_with(_metadata, &a, nums, NUMBERS_MNT, by_number, sizeof(by_number));
+	EXPECT_STREQ(by_name, by_number);
+	EXPECT_STREQ(by_name, "rw,delegate_cmds=map_create:prog_load:btf_load,"
+		     "delegate_maps=queue,delegate_progs=socket_filter:xdp,"
+		     "delegate_attachs=cgroup_inet_ingress:cgroup_inet_egress");
+
+	ASSERT_EQ(agent_do(&a, OP_TOKEN, 0, NULL, NAMES_MNT, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&a, OP_MAP, BPF_MAP_TYPE_QUEUE, NULL, NULL, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&a, OP_MAP, BPF_MAP_TYPE_STACK, NULL, NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(agent_do(&a, OP_USE, USE_MAP_QUEUE, "none", NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(agent_do(&a, OP_USE, USE_BTF, "token", NULL, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&a, OP_USE, USE_BTF, "none", NULL, NULL, NULL, 0), -EPERM);
+	/* xdp, with expected attach type 0: cgroup_inet_ingress. */
+	EXPECT_EQ(agent_do(&a, OP_USE, USE_XDP, "token", NULL, NULL, NULL, 0), 0);
+	EXPECT_EQ(agent_do(&a, OP_USE, USE_XDP, "none", NULL, NULL, NULL, 0), -EPERM);
+	EXPECT_EQ(agent_stop(&a), 0);
 }
 
 /* An unprivileged uid in the initial user namespace gets no bpffs context. */
