@@ -73,6 +73,17 @@ done
 # 4. format-patch with the cover letter filled in.
 git -C "$S/repo" format-patch -q --cover-letter --base=base -o "$S/patches" base..HEAD
 cover=$(ls "$S"/patches/0000-*.patch)
+# One numbering: the edits to existing files that series entry NN carries
+# are patches/<the name format-patch gives commit NN>, at most one per entry.
+i=0
+for e in "$top"/series/[0-9]*.txt; do
+	i=$((i + 1))
+	mine=$(entry_files "$e" | grep '^patches/' || true)
+	[ "$(printf '%s' "$mine" | grep -c .)" -le 1 ] || die "$(basename "$e") names more than one patch: $mine"
+	[ -n "$mine" ] || continue
+	want=$(cd "$S/patches" && ls "$(printf '%04d' "$i")"-*.patch)
+	[ "$mine" = "patches/$want" ] || die "$(basename "$e") is patch $i of the series: rename $mine to patches/$want"
+done
 python3 - "$cover" "$top/series/cover-letter.txt" "$base_version" <<'PY'
 import sys
 path, letter, version = sys.argv[1:]
