@@ -10,6 +10,18 @@
 here=$(dirname "$(readlink -f "$0")")
 tool=${BPF_DELEGATE:-$here/bpf-delegate}
 client=${LIBBPF_CLIENT:-$here/libbpf_client}
+# kselftest: skip the whole test where it cannot run.
+skip_all() {
+	echo "TAP version 13"
+	echo "1..0 # SKIP $*"
+	exit 4
+}
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+[ -x "$tool" ] || skip_all "no bpf-delegate at $tool (cargo build tools/bpf/bpf-delegate, or set BPF_DELEGATE)"
+[ -x "$client" ] || skip_all "no libbpf client at $client (or set LIBBPF_CLIENT)"
+if grep -q ' T ' /proc/kallsyms 2>/dev/null && ! grep -q ' bpf_delegation_create$' /proc/kallsyms; then
+	skip_all "needs bpffs delegation (CONFIG_RUST, CONFIG_BPF_DELEGATION)"
+fi
 # Root writes and reads only in $tmp, which containers can read but not
 # write; $ctr is theirs (they run as uid 1000, some as their own root), and
 # root only tests for files there and makes directories.

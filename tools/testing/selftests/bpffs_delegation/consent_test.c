@@ -19,6 +19,8 @@
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_DELEGATION)
+
 #define MNT "/tmp/bpffs-consent"
 #define CMD(c) (1ULL << (c))
 #define MAP(t) (1ULL << (t))

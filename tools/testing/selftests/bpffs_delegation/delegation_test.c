@@ -11,6 +11,8 @@
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_DELEGATION)
+
 #define MNT "/tmp/bpffs-delegation"
 #define MAP_CREATE (1ULL << BPF_MAP_CREATE)
 #define MAP_STACK (1ULL << BPF_MAP_TYPE_STACK)

@@ -87,6 +87,64 @@ static inline int set_flag(int fd, const char *key)
 	return sys_fsconfig(fd, FSCONFIG_SET_FLAG, key, NULL, 0) ? -errno : 0;
 }
 
+/* What the running kernel's bpffs offers these tests. */
+enum bpffs_kind {
+	BPFFS_MISSING,		/* no bpffs context for this process */
+	BPFFS_UPSTREAM,		/* upstream's BPF token: "delegate" is ignored */
+	BPFFS_DELEGATION,	/* the series, CONFIG_BPF_DELEGATION=y */
+	BPFFS_NO_DELEGATION,	/* the series, CONFIG_BPF_DELEGATION=n */
+};
+
+/*
+ * Ask a bpffs context of the initial user namespace for the "delegate"
+ * flag: the series refuses it there (EINVAL: a delegation is for another
+ * user namespace), a kernel built without CONFIG_BPF_DELEGATION refuses
+ * the key (EOPNOTSUPP) and upstream ignores keys it does not know.
+ */
+static inline enum bpffs_kind bpffs_kind(void)
+{
+	int fd = sys_fsopen("bpf", FSOPEN_CLOEXEC), ret;
+
+	if (fd < 0)
+		return BPFFS_MISSING;
+	ret = set_flag(fd, "delegate");
+	close(fd);
+	switch (ret) {
+	case 0:
+		return BPFFS_UPSTREAM;
+	case -EINVAL:
+		return BPFFS_DELEGATION;
+	case -EOPNOTSUPP:
+		return BPFFS_NO_DELEGATION;
+	default:
+		return BPFFS_MISSING;
+	}
+}
+
+/* Why a test that needs @want cannot run here, or NULL if it can. */
+static inline const char *bpffs_missing(enum bpffs_kind want)
+{
+	enum bpffs_kind kind;
+
+	if (geteuid())
+		return "needs root";
+	kind = bpffs_kind();
+	if (kind == BPFFS_MISSING)
+		return "needs bpffs and BPF tokens (CONFIG_BPF_SYSCALL)";
+	if (want == BPFFS_UPSTREAM || kind == want)
+		return NULL;
+	if (want == BPFFS_DELEGATION)
+		return "needs bpffs delegation (CONFIG_RUST, CONFIG_BPF_DELEGATION)";
+	return "needs the series built without bpffs delegation (CONFIG_BPF_DELEGATION=n)";
+}
+
+/*
+ * Skip a whole test program as kselftest expects ("1..0 # SKIP reason",
+ * exit status 4) unless it runs as root on a kernel whose bpffs is @want;
+ * BPFFS_UPSTREAM takes any kernel with BPF tokens.
+ */
+#define BPFFS_REQUIRE(want)						static void __attribute__((constructor)) bpffs_require(void)		{										const char *why = bpffs_missing(want);														if (why) {									printf("1..0 # SKIP %s\n", why);					exit(4);							}								}
+
 static inline int set_fd(int fd, const char *key, int value)
 {
 	return sys_fsconfig(fd, FSCONFIG_SET_FD, key, NULL, value) ? -errno : 0;

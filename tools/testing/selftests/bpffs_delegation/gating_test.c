@@ -11,6 +11,8 @@
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_DELEGATION)
+
 #define MNT "/tmp/bpffs-gating"
 #define CMD(c) (1ULL << (c))
 #define ALL_CMDS (CMD(BPF_MAP_CREATE) | CMD(BPF_BTF_LOAD) | CMD(BPF_PROG_LOAD))

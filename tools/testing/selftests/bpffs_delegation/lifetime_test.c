@@ -29,6 +29,8 @@
 #include <time.h>
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_DELEGATION)
+
 #define CMD(c) (1ULL << (c))
 #define KMEMLEAK "/sys/kernel/debug/kmemleak"
 /* Allowed growth: this much per instance, plus some slack for slab pages. */

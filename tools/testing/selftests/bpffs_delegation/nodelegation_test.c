@@ -8,6 +8,8 @@
 #include "delegation_util.h"
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_NO_DELEGATION)
+
 static void expect_log(struct __test_metadata *_metadata, int fs_fd, const char *want)
 {
 	char buf[512];

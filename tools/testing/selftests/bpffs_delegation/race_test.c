@@ -30,6 +30,8 @@
 #include <sys/mman.h>
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_DELEGATION)
+
 #define MNT_A "/tmp/bpffs-race-a"
 #define MNT_B "/tmp/bpffs-race-b"
 #define CMD(c) (1ULL << (c))

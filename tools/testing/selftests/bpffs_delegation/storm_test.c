@@ -21,6 +21,8 @@
 #include <sys/mman.h>
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_DELEGATION)
+
 #define MNT "/tmp/bpffs-storm"
 #define GATED ((1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD) | (1ULL << BPF_BTF_LOAD))
 #define ANY (~0ULL)

@@ -12,6 +12,8 @@
 #include "delegation_agent.h"
 #include "../kselftest_harness.h"
 
+BPFFS_REQUIRE(BPFFS_UPSTREAM)
+
 /* What the child reports back, in this order. */
 struct child_report {
 	int create;		/* FSCONFIG_CMD_CREATE by the child, if asked */
@@ -222,22 +224,11 @@ TEST(userns_root_cannot_create_undelegated_instance)
  * Upstream parses names from the kernel's BTF enums (enum bpf_cmd,
  * bpf_map_type, bpf_prog_type, bpf_attach_type, prefix stripped, any case);
  * the series from its own tables, without BTF.  A kernel with neither
- * cannot.  The series is the kernel that refuses the "delegate" flag on a
- * context of the initial user namespace: upstream ignores the unknown key,
- * a kernel built without delegation refuses it with EOPNOTSUPP.
+ * cannot.
  */
 static bool kernel_parses_names(void)
 {
-	int fd, ret;
-
-	if (!access("/sys/kernel/btf/vmlinux", R_OK))
-		return true;
-	fd = sys_fsopen("bpf", FSOPEN_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ret = set_flag(fd, "delegate");
-	close(fd);
-	return ret == -EINVAL;
+	return !access("/sys/kernel/btf/vmlinux", R_OK) || bpffs_kind() == BPFFS_DELEGATION;
 }
 
 #define NAMES_MNT "/tmp/bpffs-compat-names"
