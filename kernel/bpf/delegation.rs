@@ -17,6 +17,7 @@ use kernel::init::InPlaceInit;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
 use kernel::sync::{Arc, ArcBorrow, SpinLock};
+use kernel::types::ForeignOwnable;
 
 #[path = "delegation/names.rs"]
 mod names;
@@ -38,6 +39,61 @@ const _: () = {
     assert!(policy::CMD_BTF_LOAD == bindings::bpf_cmd_BPF_BTF_LOAD);
     assert!(policy::OPTS_SIZE_VER0 == core::mem::size_of::<bindings::bpf_delegation_opts>());
     assert!(policy::OPTS_SIZE_VER0 == bindings::BPF_DELEGATION_OPTS_SIZE_VER0 as usize);
+    // The pure policy's errnos (it is also built on the host) are the kernel's.
+    assert!(policy::EPERM == bindings::EPERM as i32);
+    assert!(policy::E2BIG == bindings::E2BIG as i32);
+    assert!(policy::EINVAL == bindings::EINVAL as i32);
+    assert!(policy::ERANGE == bindings::ERANGE as i32);
+};
+
+// Each entry point has the type bindgen gives its prototype in
+// include/linux/bpf_delegation.h: the two coerce to one function pointer
+// type, or this does not build.
+const _: () = {
+    let _ = [
+        bindings::bpf_delegation_parse_param as unsafe extern "C" fn(_, _, _, _) -> _,
+        bpf_delegation_parse_param,
+    ];
+    let _ = [
+        bindings::bpf_delegation_create as unsafe extern "C" fn(_, _, _) -> _,
+        bpf_delegation_create,
+    ];
+    let _ = [
+        bindings::bpf_delegation_may_commit as unsafe extern "C" fn(_) -> _,
+        bpf_delegation_may_commit,
+    ];
+    let _ = [
+        bindings::bpf_delegation_reconfigure as unsafe extern "C" fn(_, _),
+        bpf_delegation_reconfigure,
+    ];
+    let _ = [
+        bindings::bpf_delegation_narrow_pending as unsafe extern "C" fn(_, _),
+        bpf_delegation_narrow_pending,
+    ];
+    let _ = [
+        bindings::bpf_delegation_read as unsafe extern "C" fn(_, _) -> _,
+        bpf_delegation_read,
+    ];
+    let _ = [
+        bindings::bpf_delegation_allows as unsafe extern "C" fn(_, _, _, _, _) -> _,
+        bpf_delegation_allows,
+    ];
+    let _ = [
+        bindings::bpf_delegation_kill as unsafe extern "C" fn(_),
+        bpf_delegation_kill,
+    ];
+    let _ = [
+        bindings::bpf_delegation_show as unsafe extern "C" fn(_, _),
+        bpf_delegation_show,
+    ];
+    let _ = [
+        bindings::bpf_delegation_get as unsafe extern "C" fn(_),
+        bpf_delegation_get,
+    ];
+    let _ = [
+        bindings::bpf_delegation_put as unsafe extern "C" fn(_),
+        bpf_delegation_put,
+    ];
 };
 
 /// The live delegation of one bpffs superblock, shared (refcounted) by the
@@ -145,12 +201,14 @@ impl Delegation {
 ///
 /// # Safety
 ///
-/// `ptr` must have come from [`bpf_delegation_create`] and its reference must
-/// not be dropped for `'a`.
+/// `ptr` must not be null, must have come from [`ForeignOwnable::into_foreign`]
+/// on an `Arc<Delegation>` (as [`bpf_delegation_create`] and
+/// [`bpf_delegation_get`] hand them out) and its reference must not be
+/// dropped for `'a`.
 unsafe fn borrow<'a>(ptr: *mut bindings::bpf_delegation) -> ArcBorrow<'a, Delegation> {
-    // SAFETY: `ptr` came from `Arc::into_raw` in `bpf_delegation_create` and
-    // the caller holds a reference for `'a`.
-    unsafe { ArcBorrow::from_raw(ptr.cast::<Delegation>()) }
+    // SAFETY: `ptr` is not null, came from `Arc::into_foreign` and the caller
+    // holds that reference for `'a`.
+    unsafe { <Arc<Delegation> as ForeignOwnable>::borrow(ptr.cast_const().cast()) }
 }
 
 fn masks_from_c(m: &bindings::bpf_delegation_opts) -> Masks {
@@ -344,8 +402,9 @@ pub unsafe extern "C" fn bpf_delegation_create(
     }
     match Delegation::new(req.create()) {
         Ok(d) => {
-            // SAFETY: `out` is not null and valid for a write.
-            unsafe { out.write(Arc::into_raw(d).cast_mut().cast()) };
+            // SAFETY: `out` is not null and valid for a write.  The
+            // reference goes to C; `bpf_delegation_put` takes it back.
+            unsafe { out.write(d.into_foreign().cast_mut().cast()) };
             0
         }
         Err(_) => ENOMEM.to_errno(),
@@ -538,10 +597,10 @@ pub unsafe extern "C" fn bpf_delegation_get(d: *mut bindings::bpf_delegation) {
     if d.is_null() {
         return;
     }
-    // SAFETY: `d` is referenced by the caller; the new reference is handed
-    // back to C by forgetting the `Arc`.
+    // SAFETY: `d` is referenced by the caller for this call.
     let arc: Arc<Delegation> = unsafe { borrow(d) }.into();
-    core::mem::forget(arc);
+    // The new reference goes to C; `bpf_delegation_put` takes it back.
+    let _ = arc.into_foreign();
 }
 
 /// Drops a reference to a live delegation, freeing it with the last one.
@@ -555,7 +614,7 @@ pub unsafe extern "C" fn bpf_delegation_put(d: *mut bindings::bpf_delegation) {
     if d.is_null() {
         return;
     }
-    // SAFETY: `d` came from `Arc::into_raw` and the caller gives up the
+    // SAFETY: `d` came from `Arc::into_foreign` and the caller gives up the
     // reference it owned.
-    drop(unsafe { Arc::from_raw(d.cast::<Delegation>()) });
+    drop(unsafe { <Arc<Delegation> as ForeignOwnable>::from_foreign(d.cast_const().cast()) });
 }
