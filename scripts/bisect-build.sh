@@ -11,8 +11,8 @@ repo=${1:-$OUT/series/repo}
 [ -d "$repo/.git" ] || die "no series repository at $repo: run 'make series' first"
 SRC="$OUT/src-bisect"
 B="$OUT/build-bisect"
-kb() { make -C "$SRC" O="$B" ARCH=x86_64 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
-	RUSTDOC=/usr/bin/rustdoc BINDGEN="$TOOLS/bin/bindgen" -j"${JOBS:-$(($(nproc) + 1))}" "$@"; }
+# The patched flavour's kbuild (lib.sh), on this tree and build folder.
+kb() { BASE_ONLY=0 NO_DELEGATION=0 DEBUG=0 KSRC="$SRC" KBUILD="$B" kmake "$@"; }
 
 if [ ! -f "$SRC/.bisect" ]; then
 	log "copying base to $SRC"

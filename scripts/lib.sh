@@ -47,11 +47,13 @@ patch_files() {
 
 # kbuild with Debian's rustc-web (it ships the library sources kbuild needs)
 # and the pinned bindgen; the rustup toolchain in PATH has no rust-src.  The
-# debug kernel is built with clang (LLVM=1): Rust with KASAN needs it.
+# debug kernel is built with clang (LLVM=1): Rust with KASAN needs it.  Every
+# kernel build goes through here; KSRC and KBUILD name another tree and
+# build folder than the flavour's (the per-patch bisect builds).
 kmake() {
 	local llvm=()
 	[ "$(flavour)" = debug ] && llvm=(LLVM=1)
-	make -C "$(src_dir)" O="$(build_dir)" ARCH=x86_64 "${llvm[@]}" \
+	make -C "${KSRC:-$(src_dir)}" O="${KBUILD:-$(build_dir)}" ARCH=x86_64 "${llvm[@]}" \
 		RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 		RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver \
 		BINDGEN="$TOOLS/bin/bindgen" PAHOLE="$TOOLS/bin/pahole" -j"${JOBS:-$(($(nproc) + 1))}" "$@"
