@@ -17,9 +17,11 @@ skip_all() {
 	exit 4
 }
 [ "$(id -u)" = 0 ] || skip_all "needs root"
-[ -x "$tool" ] || skip_all "no bpf-delegate at $tool (cargo build tools/bpf/bpf-delegate, or set BPF_DELEGATE)"
+# Both are Rust (tools/bpf/bpf-delegate, libbpf_client/): cargo builds them.
+[ -x "$tool" ] || skip_all "no bpf-delegate at $tool (or set BPF_DELEGATE)"
 [ -x "$client" ] || skip_all "no libbpf client at $client (or set LIBBPF_CLIENT)"
-if grep -q ' T ' /proc/kallsyms 2>/dev/null && ! grep -q ' bpf_delegation_create$' /proc/kallsyms; then
+syms=/proc/kallsyms
+if grep -q ' T ' $syms 2>/dev/null && ! grep -q ' bpf_delegation_create$' $syms; then
 	skip_all "needs bpffs delegation (CONFIG_RUST, CONFIG_BPF_DELEGATION)"
 fi
 # Root writes and reads only in $tmp, which containers can read but not

@@ -143,7 +143,16 @@ static inline const char *bpffs_missing(enum bpffs_kind want)
  * exit status 4) unless it runs as root on a kernel whose bpffs is @want;
  * BPFFS_UPSTREAM takes any kernel with BPF tokens.
  */
-#define BPFFS_REQUIRE(want)						static void __attribute__((constructor)) bpffs_require(void)		{										const char *why = bpffs_missing(want);														if (why) {									printf("1..0 # SKIP %s\n", why);					exit(4);							}								}
+#define BPFFS_REQUIRE(want)						\
+static void __attribute__((constructor)) bpffs_require(void)		\
+{									\
+	const char *why = bpffs_missing(want);				\
+									\
+	if (why) {							\
+		printf("1..0 # SKIP %s\n", why);			\
+		exit(4);						\
+	}								\
+}
 
 static inline int set_fd(int fd, const char *key, int value)
 {

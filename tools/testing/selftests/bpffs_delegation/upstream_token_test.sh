@@ -18,9 +18,9 @@ skip_all() {
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -x "$dir/test_progs" ] || skip_all "no test_progs next to this script"
 [ -r /sys/kernel/btf/vmlinux ] || skip_all "the kernel has no vmlinux BTF"
-grep -qw bpf /sys/kernel/security/lsm 2>/dev/null ||
-	{ mount -t securityfs securityfs /sys/kernel/security 2>/dev/null; grep -qw bpf /sys/kernel/security/lsm; } ||
-	skip_all "the BPF LSM is not active"
+lsm=/sys/kernel/security/lsm
+[ -r "$lsm" ] || mount -t securityfs none /sys/kernel/security 2>/dev/null
+grep -qw bpf "$lsm" 2>/dev/null || skip_all "the BPF LSM is not active"
 
 # Upstream runs its BPF selftests with unprivileged BPF allowed
 # (tools/testing/selftests/bpf/config: BPF_UNPRIV_DEFAULT_OFF is not set):
