@@ -53,6 +53,11 @@ patch_files() {
 kmake() {
 	local llvm=()
 	[ "$(flavour)" = debug ] && llvm=(LLVM=1)
+	# bindgen loads the newest libclang it finds (clang-19's, since setup
+	# installs it for the BPF objects) unless told: use the one of the
+	# clang that builds the kernel, or LLVM=1 builds pass it clang 14 flags
+	# it does not know.
+	LIBCLANG_PATH="/usr/lib/llvm-$(clang -dumpversion | cut -d. -f1)/lib" \
 	make -C "${KSRC:-$(src_dir)}" O="${KBUILD:-$(build_dir)}" ARCH=x86_64 "${llvm[@]}" \
 		RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 		RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver \
