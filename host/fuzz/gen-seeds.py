@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Writes the committed seed corpus: corpus/blob/* and corpus/params/*.
 
-blob seeds are struct bpf_delegation_opts as fsconfig() passes them; params
-seeds are small lives of an instance (create, then reconfigures) in the
-byte format that fuzz_targets/params.rs reads (see its Input: one byte per
-choice, modulo the number of choices; numbers little-endian).  Run it after
-changing that format, and commit the result:
+blob seeds are struct bpf_delegation_opts as fsconfig() passes them (VER0,
+VER1 with a cgroup scope, and sizes around them); params seeds are small
+lives of an instance (create, perhaps narrowed while pending, then
+reconfigures) in the byte format that fuzz_targets/params.rs reads (see its
+Input: one byte per choice, modulo the number of choices; numbers
+little-endian).  Run it after changing that format, and commit the result:
 
     python3 host/fuzz/gen-seeds.py
 """
@@ -21,12 +22,17 @@ NAMES_RS = os.path.join(HERE, "..", "..", "kernel", "bpf", "delegation", "names.
 FIELDS = ["cmds", "maps", "progs", "attachs"]
 TABLES = {"cmds": "CMDS", "maps": "MAPS", "progs": "PROGS", "attachs": "ATTACHS"}
 KEYS = ["delegate", "delegate_userns", "abilities", "delegate_cmds",
-        "delegate_maps", "delegate_progs", "delegate_attachs"]
+        "delegate_maps", "delegate_progs", "delegate_attachs", "target_userns",
+        "delegate_cgroup"]
 OTHER_KEYS = ["mode", "uid", "gid", "Delegate", "delegate_", "abilities ", ""]
 USERNS = ["same", "same", "other", "notuserns"]
 ANY = (1 << 64) - 1
 VER0 = 32
+VER1 = 40
 PAGE = 4096
+# The world of a params seed: cgroup ids n != 0 exist when bit n % 8 of the
+# rule is set; with this one 1, 2, 5, 9, 10, 13, ... exist, 3, 4, 6, 7, 8 not.
+RULE = 0b00100110
 
 
 def tables():
@@ -47,6 +53,9 @@ def value(field, name):
         "const %s:" % TABLES[field])[1].split("];")[0])).get(name)
 
 
+LSM_CGROUP = int(value("attachs", "LSM_CGROUP"))
+
+
 def bits(field, *names):
     m = 0
     for n in names:
@@ -60,6 +69,10 @@ def known(field):
 
 def opts(cmds=0, maps=0, progs=0, attachs=0, extra=b""):
     return struct.pack("<4Q", cmds, maps, progs, attachs) + extra
+
+
+def opts1(cmds=0, maps=0, progs=0, attachs=0, cgroup_id=0, extra=b""):
+    return struct.pack("<5Q", cmds, maps, progs, attachs, cgroup_id) + extra
 
 
 class Enc:
@@ -120,32 +133,52 @@ class Enc:
             self.flag(prefixed)
             self.cased(case)
         elif kind == "num":  # ("num", ("bit", k) | ("small", n) | ("any",) | ("u64", v), fmt, extra)
-            spec, fmt = tok[1], tok[2] if len(tok) > 2 else 0
-            extra = tok[3] if len(tok) > 3 else 7
             self.pick(4, 8)
-            if spec[0] == "bit":
-                self.pick(0, 4)
-                self.pick(spec[1], 64)
-            elif spec[0] == "small":
-                self.pick(1, 4)
-                self.pick(spec[1], 71)
-            elif spec[0] == "any":
-                self.pick(2, 4)
-            else:
-                self.pick(3, 4)
-                self.u64(spec[1])
-            self.pick(fmt, 4)  # 0 decimal, 1 0x, 2 0X, 3 octal
-            # 0 '+', 1 '\n', 2 '0' appended, 3 a byte, 4 one of "0-9a-fxX", else none
-            self.pick(extra, 8)
-            if extra == 3:
-                self.b.append(tok[4])
-            elif extra == 4:
-                self.pick("0123456789abcdefxX".index(tok[4]), 18)
+            self.number(tok)
         elif kind == "empty":
             self.pick(6, 8)
         else:  # ("raw", bytes)
             self.pick(7, 8)
             self.bytes(tok[1], 8)
+
+    def number(self, tok):
+        """params.rs number(): tok as for token()'s "num"."""
+        spec, fmt = tok[1], tok[2] if len(tok) > 2 else 0
+        extra = tok[3] if len(tok) > 3 else 7
+        if spec[0] == "bit":
+            self.pick(0, 4)
+            self.pick(spec[1], 64)
+        elif spec[0] == "small":
+            self.pick(1, 4)
+            self.pick(spec[1], 71)
+        elif spec[0] == "any":
+            self.pick(2, 4)
+        else:
+            self.pick(3, 4)
+            self.u64(spec[1])
+        self.pick(fmt, 4)  # 0 decimal, 1 0x, 2 0X, 3 octal
+        # 0 '+', 1 '\n', 2 '0' appended, 3 a byte, 4 one of "0-9a-fxX", else none
+        self.pick(extra, 8)
+        if extra == 3:
+            self.b.append(tok[4])
+        elif extra == 4:
+            self.pick("0123456789abcdefxX".index(tok[4]), 18)
+
+    def cgroup_string(self, v):
+        """A delegate_cgroup value: ("id", n < 16), ("zero",), a "num" token,
+        or ("str", field, tokens or raw bytes)."""
+        if v[0] == "id":
+            self.pick(0, 4)
+            self.pick(v[1], 16)
+        elif v[0] == "zero":
+            self.pick(1, 4)
+        elif v[0] == "num":
+            self.pick(2, 4)
+            self.number(v)
+        else:
+            self.pick(3, 4)
+            self.pick(FIELDS.index(v[1]), 4)
+            self.string(v[1], v[2])
 
     def string(self, field, toks):
         if isinstance(toks, bytes):
@@ -157,8 +190,8 @@ class Enc:
         for t in toks:
             self.token(field, t)
 
-    # Blobs: four words and a size, or raw bytes.
-    def blob(self, words=None, size=VER0, tail=None, raw=None):
+    # Blobs: four words, a cgroup id and a size, or raw bytes.
+    def blob(self, words=None, cgroup=0, size=VER0, tail=None, raw=None):
         if raw is not None:
             self.pick(0, 8)
             self.bytes(raw, 48)
@@ -172,8 +205,21 @@ class Enc:
             else:
                 self.pick(5, 6)
                 self.u64(w)
+        if cgroup == 0:
+            self.pick(0, 4)
+        elif cgroup < 16:
+            self.pick(1, 4)
+            self.pick(cgroup, 16)
+        else:
+            self.pick(3, 4)
+            self.u64(cgroup)
         if size == VER0:
             self.pick(0, 8)
+        elif size == VER1:
+            self.pick(2, 8)
+        elif size in range(VER0 + 4, VER0 + 4 * 9, 4):
+            self.pick(4, 8)
+            self.pick((size - VER0) // 4 - 1, 8)
         elif size in (PAGE, PAGE + 1, 8, 0):
             self.pick(5, 8)
             self.pick([PAGE, PAGE + 1, 8, 0].index(size), 4)
@@ -201,6 +247,9 @@ class Enc:
         kind = val[0]
         if kind == "flag":
             self.pick(0, 8)
+        elif kind == "str" and key == "delegate_cgroup":  # ("str", cgroup_string value)
+            self.pick(1, 8)
+            self.cgroup_string(val[1])
         elif kind == "str":  # ("str", tokens or raw bytes[, field for other keys])
             self.pick(1, 8)
             if key.startswith("delegate_") and key != "delegate_userns" and key in KEYS:
@@ -232,8 +281,33 @@ class Enc:
             self.pick(0, 8)
             self.u32(v)
 
-    def uses(self, uses):
-        """uses: (cmd, map_type or None, (prog, attach) or None)."""
+    def attaches(self, attaches):
+        """attaches: (attach_type, multi, [cgroup: "scope", n < 16 or a u64])."""
+        self.pick(len(attaches), 4)
+        for attach_type, multi, chain in attaches:
+            if attach_type == LSM_CGROUP:
+                self.pick(1, 8)
+            elif attach_type < 71:
+                self.pick(2, 8)
+                self.pick(attach_type, 71)
+            else:
+                self.pick(0, 8)
+                self.u32(attach_type)
+            self.flag(multi)
+            self.pick(len(chain), 4)
+            for c in chain:
+                if c == "scope":
+                    self.pick(0, 4)
+                elif c < 16:
+                    self.pick(2, 4)
+                    self.pick(c, 16)
+                else:
+                    self.pick(3, 4)
+                    self.u64(c)
+
+    def uses(self, uses, attaches=()):
+        """uses: (cmd, map_type or None, (prog, attach) or None); then the
+        cgroup attachments checked (see attaches())."""
         self.pick(len(uses), 5)
         for cmd, map_type, prog in uses:
             if cmd in (0, 5, 18):
@@ -249,19 +323,29 @@ class Enc:
             if prog is not None:
                 self.small(prog[0])
                 self.small(prog[1])
+        self.attaches(attaches)
 
 
-def life(create, uses=(), reconfigures=(), init_userns=False, creator_privileged=False):
-    """One instance: the create context's ops, then (ops, uses) per reconfigure."""
+def life(create, uses=(), reconfigures=(), init_userns=False, creator_privileged=False,
+         rule=RULE, narrow=None, attaches=()):
+    """One instance: the create context's ops, the ops of a target_userns
+    reconfigure that narrows it while pending (or None), then (ops, uses[,
+    attaches]) per reconfigure."""
     e = Enc()
     e.pick(0 if init_userns else 1, 8)
     e.flag(creator_privileged)
+    e.b.append(rule)
     e.ops(create, 8)
-    e.uses(uses)
+    if narrow is None:
+        e.pick(1, 4)
+    else:
+        e.pick(0, 4)
+        e.ops(narrow, 4)
+    e.uses(uses, attaches)
     e.pick(len(reconfigures), 5)
-    for ops, u in reconfigures:
-        e.ops(ops, 6)
-        e.uses(u)
+    for r in reconfigures:
+        e.ops(r[0], 6)
+        e.uses(r[1], r[2] if len(r) > 2 else ())
     return bytes(e.b)
 
 
@@ -277,9 +361,19 @@ def blob_seeds():
         "unknown-map-bit": opts(0, 1 << MAXES["maps"]),
         "ungated-cmd": opts(bits("cmds", "MAP_CREATE", "MAP_LOOKUP_ELEM")),
         "too-small-31": opts()[:31],
-        "ver0-plus-8-zero": opts(gated, extra=bytes(8)),
-        "ver0-plus-8-garbage": opts(gated, extra=bytes(7) + b"\x01"),
-        "page": opts(gated, extra=bytes(PAGE - VER0)),
+        "ver1-zero": opts1(),
+        "ver1-scope": opts1(gated, bits("maps", "HASH"), bits("progs", "CGROUP_SKB"),
+                            bits("attachs", "CGROUP_INET_INGRESS", "CGROUP_INET_EGRESS"), 5),
+        "ver1-any-scope": opts1(ANY, ANY, ANY, ANY, 1 << 40),
+        # The scope's top byte: a cgroup id, not an unknown field.
+        "ver1-top-byte": opts(gated, extra=bytes(7) + b"\x01"),
+        # A struct that ends inside cgroup_id: zero-extended.
+        "ver0-plus-4": opts(gated, extra=b"\x05\x00\x00\x00"),
+        "ver0-plus-1": opts(gated, extra=b"\x02"),
+        "ver1-plus-8-zero": opts1(gated, cgroup_id=9, extra=bytes(8)),
+        "ver1-plus-8-garbage": opts1(gated, extra=bytes(7) + b"\x01"),
+        "ver1-bad-mask-and-scope": opts1(0, 1 << MAXES["maps"], 0, 0, 6),
+        "page": opts1(gated, cgroup_id=2, extra=bytes(PAGE - VER1)),
         "page-plus-1": opts(extra=bytes(PAGE + 1 - VER0)),
     }
 
@@ -289,6 +383,8 @@ def params_seeds():
     typical = [gated, bits("maps", "HASH", "ARRAY"), bits("progs", "SOCKET_FILTER"), 1]
     zero = ["blob", {"words": [0, 0, 0, 0]}]
     map_create = lambda t: (0, int(value("maps", t)), None)  # noqa: E731
+    cgroup_skb = [gated, bits("maps", "HASH"), bits("progs", "CGROUP_SKB"),
+                  bits("attachs", "CGROUP_INET_INGRESS", "CGROUP_INET_EGRESS")]
     return {
         # Brauner's flow: userns fd, abilities, delegate; the container
         # creates it unprivileged, then the delegating task resets it.
@@ -329,7 +425,9 @@ def params_seeds():
                             ("mode", ["str", [("raw", b"700")], "maps"])], [map_create("HASH")])]),
         # Refusals: each leaves the context as it was.
         "refused-blobs": life(
-            [("abilities", ["blob", {"words": typical, "size": 40, "tail": (39, 1)}]),
+            [("abilities", ["blob", {"words": typical, "size": 48, "tail": (47, 1)}]),
+             ("abilities", ["blob", {"words": typical, "cgroup": 3, "size": VER1}]),
+             ("abilities", ["blob", {"words": typical, "size": 36, "tail": (32, 4)}]),
              ("abilities", ["blob", {"words": [0] * 4, "size": PAGE + 1}]),
              ("abilities", ["blob", {"raw": bytes(31)}]),
              ("abilities", ["blob", {"words": [1 << 1, 0, 0, 0]}]),
@@ -355,6 +453,77 @@ def params_seeds():
                                                known("attachs") & ~4]}]),
              ("delegate", ["flag"])],
             uses=[map_create("HASH"), (5, None, (0, 2))]),
+        # A cgroup scope (VER1): attachments of a delegated type in the
+        # scope's subtree only, multi only, never lsm_cgroup; a VER0 struct
+        # leaves the scope as it is, a VER1 one with 0 clears it, the
+        # string key replaces it alone.
+        "scoped": life(
+            [("delegate_userns", ["fd", "same"]),
+             ("abilities", ["blob", {"words": cgroup_skb, "cgroup": 5, "size": VER1}]),
+             ("delegate", ["flag"])],
+            attaches=[(0, True, ["scope"]), (0, False, ["scope"]), (2, True, ["scope"])],
+            reconfigures=[
+                ([("delegate_cgroup", ["str", ("id", 9)])], [],
+                 [(0, True, [5]), (0, True, [1, "scope"])]),
+                ([("delegate_maps", ["str", [("name", "ARRAY")]])], [], [(1, True, [9])]),
+                # A VER0 tool narrowing the masks: the scope stays.
+                ([("abilities", ["blob", {"words": cgroup_skb}])], [],
+                 [(0, True, ["scope"]), (0, False, ["scope"]), (0, True, [])]),
+                ([("delegate_cgroup", ["str", ("num", ("small", 13), 1)]),
+                  ("delegate_cgroup", ["str", ("zero",)], False)], [], [(1, True, [13])]),
+            ]),
+        # A VER1 struct with cgroup_id 0 unscopes: then legacy attachments
+        # and lsm_cgroup go anywhere the mask allows, as upstream.
+        "scope-cleared": life(
+            [("abilities", ["blob", {"words": [gated, 0, ANY, ANY], "cgroup": 2, "size": VER1}]),
+             ("delegate", ["flag"])],
+            attaches=[(LSM_CGROUP, True, ["scope"]), (LSM_CGROUP, False, [2]),
+                      (0, False, ["scope"])],
+            reconfigures=[
+                ([("abilities", ["blob", {"words": [gated, 0, ANY, ANY], "size": VER1}])], [],
+                 [(LSM_CGROUP, True, [1]), (0, False, [7])]),
+                # Between the versions: a non-zero cgroup_id is looked up
+                # (3 names none: ENOENT) but does not name the scope (1 does
+                # exist, and the scope stays cleared).
+                ([("abilities", ["blob", {"words": [gated, 0, 0, ANY], "cgroup": 3, "size": 36}]),
+                  ("abilities", ["blob", {"words": [gated, 0, 0, ANY], "cgroup": 1, "size": 36}])],
+                 [], [(0, False, [1])]),
+            ]),
+        # In one reconfigure context, the string key names a scope and a
+        # VER0 struct follows: the scope named earlier stays named.
+        "cgroup-then-ver0": life(
+            [("abilities", ["blob", {"words": cgroup_skb, "cgroup": 5, "size": VER1}]),
+             ("delegate_cgroup", ["str", ("id", 9)]),
+             ("abilities", ["blob", {"words": cgroup_skb}]),
+             ("delegate", ["flag"])],
+            attaches=[(0, True, [9]), (0, True, [5])],
+            reconfigures=[
+                ([("delegate_cgroup", ["str", ("id", 2)]),
+                  ("abilities", ["blob", {"words": cgroup_skb}])], [],
+                 [(0, True, [2]), (0, True, [9])]),
+            ]),
+        # delegate_cgroup in every spelling; ids that name no cgroup, and
+        # strings that are not numbers, change nothing.
+        "cgroup-strings": life(
+            [("delegate_cgroup", ["str", ("id", 2)]),
+             ("delegate_cgroup", ["str", ("num", ("small", 10), 3)]),
+             ("delegate_cgroup", ["str", ("num", ("small", 1), 0, 1)]),
+             ("delegate_cgroup", ["str", ("id", 3)]),
+             ("delegate_cgroup", ["str", ("num", ("u64", ANY), 1, 2)]),
+             ("delegate_cgroup", ["str", ("str", "maps", [("name", "HASH")])]),
+             ("delegate_cgroup", ["blob", {"words": [0] * 4}]),
+             ("delegate", ["flag"])],
+            reconfigures=[([("delegate_cgroup", ["flag"]),
+                            ("delegate_cgroup", ["str", ("zero",)])], [])]),
+        # Consent given with a scope, narrowed while pending by a
+        # target_userns reconfigure to another scope and fewer maps.
+        "pending-narrowed": life(
+            [("abilities", ["blob", {"words": cgroup_skb, "cgroup": 1, "size": VER1}]),
+             ("delegate", ["flag"])],
+            narrow=[("target_userns", ["fd", "other"]),
+                    ("delegate_cgroup", ["str", ("id", 10)]),
+                    ("delegate_maps", ["str", [("name", "ARRAY")]])],
+            attaches=[(0, True, [10]), (0, True, [1])]),
     }
 
 

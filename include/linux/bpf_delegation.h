@@ -10,6 +10,7 @@
 #include <linux/types.h>
 #include <uapi/linux/bpf.h>
 
+struct cgroup;
 struct seq_file;
 
 /*
@@ -108,6 +109,17 @@ u32 bpf_delegation_read(struct bpf_delegation *d, struct bpf_delegation_opts *ou
  */
 bool bpf_delegation_allows(struct bpf_delegation *d, u32 cmd, s64 map_type,
 			   s64 prog_type, s64 attach_type);
+
+/*
+ * May a program loaded through @d be attached to (or detached from) @cgrp,
+ * which the caller holds, as @attach_type, @multi with BPF_F_ALLOW_MULTI?
+ * Only if the type is in the live attachs mask and, when @d is scoped to a
+ * cgroup, @cgrp is that cgroup or below it, @multi, and the type is not
+ * BPF_LSM_CGROUP.  Same context rules as a read.
+ */
+bool bpf_delegation_allows_cgroup_attach(struct bpf_delegation *d,
+					 struct cgroup *cgrp, u32 attach_type,
+					 bool multi);
 
 /* The superblock is going away: allow nothing more through @d. */
 void bpf_delegation_kill(struct bpf_delegation *d);

@@ -37,10 +37,16 @@ const _: () = {
     assert!(policy::CMD_MAP_CREATE == bindings::bpf_cmd_BPF_MAP_CREATE);
     assert!(policy::CMD_PROG_LOAD == bindings::bpf_cmd_BPF_PROG_LOAD);
     assert!(policy::CMD_BTF_LOAD == bindings::bpf_cmd_BPF_BTF_LOAD);
-    assert!(policy::OPTS_SIZE_VER0 == core::mem::size_of::<bindings::bpf_delegation_opts>());
+    assert!(policy::ATTACH_LSM_CGROUP == bindings::bpf_attach_type_BPF_LSM_CGROUP);
+    assert!(policy::OPTS_SIZE == core::mem::size_of::<bindings::bpf_delegation_opts>());
     assert!(policy::OPTS_SIZE_VER0 == bindings::BPF_DELEGATION_OPTS_SIZE_VER0 as usize);
+    assert!(policy::OPTS_SIZE_VER1 == bindings::BPF_DELEGATION_OPTS_SIZE_VER1 as usize);
+    assert!(
+        policy::OPTS_SIZE_VER0 == core::mem::offset_of!(bindings::bpf_delegation_opts, cgroup_id)
+    );
     // The pure policy's errnos (it is also built on the host) are the kernel's.
     assert!(policy::EPERM == bindings::EPERM as i32);
+    assert!(policy::ENOENT == bindings::ENOENT as i32);
     assert!(policy::E2BIG == bindings::E2BIG as i32);
     assert!(policy::EINVAL == bindings::EINVAL as i32);
     assert!(policy::ERANGE == bindings::ERANGE as i32);
@@ -77,6 +83,10 @@ const _: () = {
     let _ = [
         bindings::bpf_delegation_allows as unsafe extern "C" fn(_, _, _, _, _) -> _,
         bpf_delegation_allows,
+    ];
+    let _ = [
+        bindings::bpf_delegation_allows_cgroup_attach as unsafe extern "C" fn(_, _, _, _) -> _,
+        bpf_delegation_allows_cgroup_attach,
     ];
     let _ = [
         bindings::bpf_delegation_kill as unsafe extern "C" fn(_),
@@ -118,8 +128,8 @@ struct Delegation {
     words: [AtomicU64; WORDS],
 }
 
-/// Flags, then the four masks.
-const WORDS: usize = 5;
+/// Flags, then the four masks, then the scope.
+const WORDS: usize = 6;
 const DELEGATED: u64 = 1 << 0;
 const DEAD: u64 = 1 << 1;
 
@@ -140,7 +150,7 @@ impl Delegation {
     fn pack(s: &State) -> [u64; WORDS] {
         let flags = if s.delegated { DELEGATED } else { 0 } | if s.dead { DEAD } else { 0 };
         let m = &s.masks;
-        [flags, m.cmds, m.maps, m.progs, m.attachs]
+        [flags, m.cmds, m.maps, m.progs, m.attachs, s.scope]
     }
 
     fn unpack(w: [u64; WORDS]) -> State {
@@ -153,6 +163,7 @@ impl Delegation {
                 progs: w[3],
                 attachs: w[4],
             },
+            scope: w[5],
         }
     }
 
@@ -220,12 +231,13 @@ fn masks_from_c(m: &bindings::bpf_delegation_opts) -> Masks {
     }
 }
 
-fn masks_to_c(m: &Masks) -> bindings::bpf_delegation_opts {
+fn masks_to_c(m: &Masks, scope: u64) -> bindings::bpf_delegation_opts {
     bindings::bpf_delegation_opts {
         cmds: m.cmds,
         maps: m.maps,
         progs: m.progs,
         attachs: m.attachs,
+        cgroup_id: scope,
     }
 }
 
@@ -235,12 +247,13 @@ fn request_from_c(r: &bindings::bpf_delegation_request) -> Request {
         target: r.target,
         set: r.set,
         masks: masks_from_c(&r.masks),
+        scope: r.masks.cgroup_id,
     }
 }
 
 fn request_to_c(r: &Request) -> bindings::bpf_delegation_request {
     bindings::bpf_delegation_request {
-        masks: masks_to_c(&r.masks),
+        masks: masks_to_c(&r.masks, r.scope),
         set: r.set,
         delegate: r.delegate,
         target: r.target,
@@ -251,6 +264,59 @@ fn request_to_c(r: &Request) -> bindings::bpf_delegation_request {
 fn privileged() -> bool {
     // SAFETY: `capable()` may be called from any task context.
     unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
+}
+
+/// Whether `id` names a cgroup2 directory the current task can see (one in
+/// its cgroup namespace).
+#[cfg(CONFIG_CGROUPS)]
+fn cgroup_exists(id: u64) -> bool {
+    // SAFETY: `cgroup_get_from_id()` may be called from any task context.
+    let cgrp = unsafe { bindings::cgroup_get_from_id(id) };
+    // SAFETY: `IS_ERR()` only looks at the pointer's value.
+    if cgrp.is_null() || unsafe { bindings::IS_ERR(cgrp.cast_const().cast()) } {
+        return false;
+    }
+    // SAFETY: `cgroup_get_from_id()` returned a cgroup with a reference,
+    // which is given back here.
+    unsafe { bindings::cgroup_put(cgrp) };
+    true
+}
+
+/// Without cgroups, no scope names a cgroup.
+#[cfg(not(CONFIG_CGROUPS))]
+fn cgroup_exists(_id: u64) -> bool {
+    false
+}
+
+/// Whether `cgrp` is the cgroup `id` or below it.
+///
+/// # Safety
+///
+/// `cgrp` must be a cgroup the caller holds a reference to (which pins
+/// its ancestors).
+#[cfg(CONFIG_CGROUPS)]
+unsafe fn cgroup_within(cgrp: *mut bindings::cgroup, id: u64) -> bool {
+    let mut c = cgrp;
+    while !c.is_null() {
+        // SAFETY: `c` is `cgrp` or one of its ancestors, all pinned by the
+        // caller's reference to `cgrp`.
+        if unsafe { bindings::cgroup_id(c) } == id {
+            return true;
+        }
+        // SAFETY: as above; a cgroup2 cgroup never changes its parent.
+        c = unsafe { bindings::cgroup_parent(c) };
+    }
+    false
+}
+
+/// Without cgroups there is no cgroup to be within.
+///
+/// # Safety
+///
+/// None needed; the signature matches the one with cgroups.
+#[cfg(not(CONFIG_CGROUPS))]
+unsafe fn cgroup_within(_cgrp: *mut bindings::cgroup, _id: u64) -> bool {
+    false
 }
 
 /// Writes a message into a C buffer, truncating it and always leaving it
@@ -365,7 +431,7 @@ pub unsafe extern "C" fn bpf_delegation_parse_param(
     };
     // SAFETY: `req` is not null and valid for reads.
     let current = request_from_c(unsafe { &*req });
-    match policy::parse_param(&current, key, value, &ctx, &privileged) {
+    match policy::parse_param_scoped(&current, key, value, &ctx, &privileged, &cgroup_exists) {
         None => -(bindings::ENOPARAM as i32),
         Some(Ok(next)) => {
             // SAFETY: `req` is not null and valid for writes.
@@ -499,7 +565,7 @@ pub unsafe extern "C" fn bpf_delegation_read(
     };
     if !out.is_null() {
         // SAFETY: `out` is not null and valid for a write.
-        unsafe { out.write(masks_to_c(&state.masks)) };
+        unsafe { out.write(masks_to_c(&state.masks, state.scope)) };
     }
     let mut flags = 0;
     if state.delegated {
@@ -543,6 +609,35 @@ pub unsafe extern "C" fn bpf_delegation_allows(
     };
     // SAFETY: `d` is referenced by the caller for this call.
     unsafe { borrow(d) }.read().allows(&u)
+}
+
+/// Decides whether a program loaded through a live delegation may be
+/// attached to (or detached from) a cgroup with `attach_type`, `multi` with
+/// `BPF_F_ALLOW_MULTI`; see [`State::allows_cgroup_attach`].  One snapshot
+/// decides.
+///
+/// # Safety
+///
+/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
+/// by the caller; `cgrp` must be null or a cgroup the caller holds a
+/// reference to.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_allows_cgroup_attach(
+    d: *mut bindings::bpf_delegation,
+    cgrp: *mut bindings::cgroup,
+    attach_type: u32,
+    multi: bool,
+) -> bool {
+    if d.is_null() || cgrp.is_null() {
+        return false;
+    }
+    // SAFETY: `d` is referenced by the caller for this call.
+    let state = unsafe { borrow(d) }.read();
+    let within = |id| {
+        // SAFETY: the caller holds a reference to `cgrp` for this call.
+        unsafe { cgroup_within(cgrp, id) }
+    };
+    state.allows_cgroup_attach(attach_type, multi, &within)
 }
 
 /// Marks a live delegation dead: its superblock is gone, and whoever still

@@ -7,6 +7,7 @@
  */
 #include <kunit/test.h>
 #include <linux/bpf_delegation.h>
+#include <linux/cgroup.h>
 #include <linux/string.h>
 
 struct blob {
@@ -58,13 +59,14 @@ static void delegation_blob_ver0(struct kunit *test)
 	struct bpf_delegation_request req = {};
 	char msg[BPF_DELEGATION_MSG_LEN];
 
-	KUNIT_EXPECT_EQ(test, BPF_DELEGATION_OPTS_SIZE_VER0, sizeof(in));
-	KUNIT_ASSERT_EQ(test, blob(&req, &in, sizeof(in), msg), 0);
+	KUNIT_EXPECT_EQ(test, BPF_DELEGATION_OPTS_SIZE_VER0, offsetof(typeof(in), cgroup_id));
+	KUNIT_ASSERT_EQ(test, blob(&req, &in, BPF_DELEGATION_OPTS_SIZE_VER0, msg), 0);
 	KUNIT_EXPECT_EQ(test, req.masks.cmds, in.cmds);
 	KUNIT_EXPECT_EQ(test, req.masks.maps, in.maps);
 	KUNIT_EXPECT_EQ(test, req.masks.progs, in.progs);
 	KUNIT_EXPECT_EQ(test, req.masks.attachs, in.attachs);
-	KUNIT_EXPECT_EQ(test, req.set, 0xf);
+	KUNIT_EXPECT_EQ(test, req.masks.cgroup_id, 0);
+	KUNIT_EXPECT_EQ(test, req.set, 0xf);	/* four masks; VER0 knows no scope */
 	KUNIT_EXPECT_FALSE(test, req.delegate);
 }
 
@@ -87,7 +89,7 @@ static void delegation_blob_sizes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, blob(&req, b, PAGE_SIZE + 1, msg), -E2BIG);
 	b->tail[7] = 1;
 	KUNIT_EXPECT_EQ(test, blob(&req, b, sizeof(b->opts) + 8, msg), -E2BIG);
-	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "byte 39"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "byte 47"));
 	KUNIT_EXPECT_EQ(test, blob(&req, b, sizeof(b->opts), msg), 0);
 }
 
@@ -199,6 +201,58 @@ static void delegation_live_object(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, map_ok(NULL, BPF_MAP_TYPE_HASH));
 }
 
+static bool allows(struct bpf_delegation *d, struct cgroup *cgrp, u32 type, bool multi)
+{
+	return bpf_delegation_allows_cgroup_attach(d, cgrp, type, multi);
+}
+
+/* VER1: a scope is resolved when set, and decides where programs attach. */
+static void delegation_cgroup_scope(struct kunit *test)
+{
+	struct cgroup *root = &cgrp_dfl_root.cgrp;
+	struct bpf_delegation_opts in = {
+		.cmds = BIT_ULL(BPF_PROG_LOAD),
+		.progs = BIT_ULL(BPF_PROG_TYPE_CGROUP_SOCK_ADDR),
+		.attachs = BIT_ULL(BPF_CGROUP_INET4_CONNECT),
+		.cgroup_id = cgroup_id(root),
+	};
+	struct bpf_delegation_request req = {}, before;
+	struct bpf_delegation *d = NULL;
+	char msg[BPF_DELEGATION_MSG_LEN], id[24];
+
+	KUNIT_EXPECT_EQ(test, BPF_DELEGATION_OPTS_SIZE_VER1, sizeof(in));
+	KUNIT_ASSERT_EQ(test, blob(&req, &in, sizeof(in), msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.cgroup_id, cgroup_id(root));
+	KUNIT_EXPECT_EQ(test, req.set, 0x1f);	/* four masks and the scope */
+	before = req;
+	in.cgroup_id = U64_MAX - 1;	/* names no cgroup */
+	KUNIT_EXPECT_EQ(test, blob(&req, &in, sizeof(in), msg), -ENOENT);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(msg, "names no cgroup2 directory"));
+	KUNIT_EXPECT_EQ(test, memcmp(&req, &before, sizeof(req)), 0);
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_cgroup", "18446744073709551614", msg),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_cgroup", "root", msg), -EINVAL);
+
+	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
+	KUNIT_EXPECT_TRUE(test, allows(d, root, BPF_CGROUP_INET4_CONNECT, true));
+	/* The attach type must be delegated too. */
+	KUNIT_EXPECT_FALSE(test, allows(d, root, BPF_CGROUP_INET6_CONNECT, true));
+	KUNIT_EXPECT_FALSE(test, allows(d, NULL, BPF_CGROUP_INET4_CONNECT, true));
+	/* Scoped: never as the one legacy program of the cgroup. */
+	KUNIT_EXPECT_FALSE(test, allows(d, root, BPF_CGROUP_INET4_CONNECT, false));
+	/* "0" clears the scope; the string key takes an id. */
+	snprintf(id, sizeof(id), "%llu", cgroup_id(root));
+	req = (struct bpf_delegation_request){};
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_cgroup", id, msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.cgroup_id, cgroup_id(root));
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_cgroup", "0", msg), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.cgroup_id, 0);
+	/* Gone: nothing attaches. */
+	bpf_delegation_kill(d);
+	KUNIT_EXPECT_FALSE(test, allows(d, root, BPF_CGROUP_INET4_CONNECT, true));
+	bpf_delegation_put(d);
+}
+
 static void delegation_tiny_msg_buffer(struct kunit *test)
 {
 	struct bpf_delegation_request req = {};
@@ -220,6 +274,7 @@ static struct kunit_case bpf_delegation_cases[] = {
 	KUNIT_CASE(delegation_strings),
 	KUNIT_CASE(delegation_flag_and_userns),
 	KUNIT_CASE(delegation_live_object),
+	KUNIT_CASE(delegation_cgroup_scope),
 	KUNIT_CASE(delegation_tiny_msg_buffer),
 	{}
 };

@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A bpffs instance's life as `fsconfig()` calls: a create context (string,
-//! blob, flag and fd parameters, privileged callers or not), the create,
-//! then reconfigure contexts.  After every call the kernel's request must
-//! equal the model's; refused calls and unprivileged callers change nothing;
-//! the live state must equal the model's after every step, allow exactly
-//! what the model allows, and read back the same from its mountinfo text.
+//! blob, flag and fd parameters, privileged callers or not), perhaps narrowed
+//! while pending, the create, then reconfigure contexts, in a world whose
+//! cgroup2 directories one byte of the input picks.  After every call the
+//! kernel's request must equal the model's, cgroup scope included; refused
+//! calls and unprivileged callers change nothing; the live state must equal
+//! the model's after every step, allow exactly what the model allows (gated
+//! commands, and cgroup attachments in and out of the scope, multi or
+//! legacy, `BPF_LSM_CGROUP` among them), and read back the same from its
+//! mountinfo text.
 
 #![no_main]
 
 use bpf_delegation_fuzz as model;
 use bpf_delegation_host::policy::{
-    may_commit, may_create, parse_param, Context, Field, Key, Request, State, Use, Userns, Value, ANY,
+    may_commit, may_create, parse_param, parse_param_scoped, Context, Field, Key, Request, State,
+    Use, Userns, Value, ANY,
 };
 use bpf_delegation_host::text::show;
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +26,7 @@ use std::sync::LazyLock;
 /// `FUZZ_DEBUG=1 params FILE` prints the life an input decodes to.
 static DEBUG: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FUZZ_DEBUG").is_some());
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "delegate",
     "delegate_userns",
     "abilities",
@@ -30,6 +35,7 @@ const KEYS: [&str; 8] = [
     "delegate_progs",
     "delegate_attachs",
     "target_userns",
+    "delegate_cgroup",
 ];
 /// bpffs's own keys and near misses: none is delegation's business.
 const OTHER_KEYS: [&str; 7] = [
@@ -109,13 +115,13 @@ impl std::fmt::Debug for Val {
             Val::Str(s) => write!(f, "string {:?}", String::from_utf8_lossy(s)),
             Val::Blob(b) => {
                 write!(f, "blob of {} bytes", b.len())?;
-                for w in b.chunks(8).take(4) {
+                for w in b.chunks(8).take(5) {
                     let mut word = [0; 8];
                     word[..w.len()].copy_from_slice(w);
                     write!(f, " {:#x}", u64::from_ne_bytes(word))?;
                 }
-                match b.iter().skip(model::VER0).position(|&c| c != 0) {
-                    Some(at) => write!(f, ", non-zero byte at {}", model::VER0 + at),
+                match b.iter().skip(model::VER1).position(|&c| c != 0) {
+                    Some(at) => write!(f, ", non-zero byte at {}", model::VER1 + at),
                     None => Ok(()),
                 }
             }
@@ -242,6 +248,34 @@ fn string(inp: &mut Input, f: Field) -> Vec<u8> {
     s
 }
 
+/// A `delegate_cgroup` value: mostly a small id (which exists or not by the
+/// input's rule) or "0", else any number or string.
+fn cgroup_string(inp: &mut Input) -> Vec<u8> {
+    let mut s = match inp.pick(4) {
+        0 => format!("{}", inp.pick(16)).into_bytes(),
+        1 => b"0".to_vec(),
+        2 => number(inp),
+        _ => {
+            let f = field(inp);
+            string(inp, f)
+        }
+    };
+    // What fsconfig() lets through: up to a NUL.
+    if let Some(nul) = s.iter().position(|&c| c == 0) {
+        s.truncate(nul);
+    }
+    s
+}
+
+/// A `cgroup_id`: none, a small id, or any.
+fn cgroup_id(inp: &mut Input) -> u64 {
+    match inp.pick(4) {
+        0 => 0,
+        1 | 2 => inp.pick(16) as u64,
+        _ => inp.u64(),
+    }
+}
+
 fn word(inp: &mut Input, f: Field) -> u64 {
     match inp.pick(6) {
         0 => 0,
@@ -260,9 +294,13 @@ fn blob(inp: &mut Input) -> Vec<u8> {
     for f in Field::ALL {
         b.extend_from_slice(&word(inp, f).to_ne_bytes());
     }
+    b.extend_from_slice(&cgroup_id(inp).to_ne_bytes());
+    // VER0 leaves the scope alone; a size inside cgroup_id gives what fits,
+    // which must name a cgroup if not 0, but does not name the scope.
     let size = match inp.pick(8) {
-        0..=3 => model::VER0,
-        4 => model::VER0 + 8 * (1 + inp.pick(4)),
+        0 | 1 => model::VER0,
+        2 | 3 => model::VER1,
+        4 => model::VER0 + 4 * (1 + inp.pick(8)),
         5 => [model::PAGE, model::PAGE + 1, 8, 0][inp.pick(4)],
         _ => inp.u16() % (model::PAGE + 65),
     };
@@ -297,6 +335,7 @@ fn op(inp: &mut Input) -> Op {
     };
     let val = match kind {
         0 => Val::Flag,
+        1 if key == b"delegate_cgroup" => Val::Str(cgroup_string(inp)),
         1 => {
             let f = f.unwrap_or_else(|| field(inp));
             Val::Str(string(inp, f))
@@ -316,9 +355,30 @@ fn ops(inp: &mut Input, max: usize) -> Vec<Op> {
     (0..inp.pick(max + 1)).map(|_| op(inp)).collect()
 }
 
+/// Whether the kernel must ask if a cgroup exists for `op`: a privileged
+/// caller's scope that parsed and is not 0.
+fn asks_cgroup(op: &Op) -> bool {
+    op.privileged
+        && match (model::key(&op.key), op.value()) {
+            (Some(Key::Abilities), Value::Blob(b)) => {
+                model::blob(b).is_ok_and(|o| o.cgroup_id != 0)
+            }
+            (Some(Key::Cgroup), Value::String(s)) => {
+                model::cgroup_number(s).is_some_and(|id| id != 0)
+            }
+            _ => false,
+        }
+}
+
 /// Applies one context's parameters to the kernel's request and the model's,
 /// checking both after each; returns whether any call was accepted.
-fn apply(ops: &[Op], ctx: &Context, req: &mut Request, mreq: &mut model::Req) -> bool {
+fn apply(
+    ops: &[Op],
+    ctx: &Context,
+    exists: &dyn Fn(u64) -> bool,
+    req: &mut Request,
+    mreq: &mut model::Req,
+) -> bool {
     let mut accepted = false;
     for op in ops {
         let asked = Cell::new(0);
@@ -326,7 +386,18 @@ fn apply(ops: &[Op], ctx: &Context, req: &mut Request, mreq: &mut model::Req) ->
             asked.set(asked.get() + 1);
             op.privileged
         };
-        let got = parse_param(req, &op.key, op.value(), ctx, &privileged);
+        let looked_up = Cell::new(0);
+        let cgroup_exists = |id| {
+            assert_eq!(
+                asked.get(),
+                1,
+                "{op:?}: a cgroup looked up before privilege"
+            );
+            assert_ne!(id, 0, "{op:?}: a cgroup looked up for no scope");
+            looked_up.set(looked_up.get() + 1);
+            exists(id)
+        };
+        let got = parse_param_scoped(req, &op.key, op.value(), ctx, &privileged, &cgroup_exists);
         let want = model::param(
             mreq,
             &op.key,
@@ -334,10 +405,13 @@ fn apply(ops: &[Op], ctx: &Context, req: &mut Request, mreq: &mut model::Req) ->
             ctx.init_userns,
             ctx.reconfigure,
             op.privileged,
+            exists,
         );
-        // Privilege is asked once for a delegation key, never for others.
+        // Privilege is asked once for a delegation key, never for others;
+        // a cgroup once for a scope that parsed, never for anything else.
         let delegation = model::key(&op.key).is_some();
         assert_eq!(asked.get(), u32::from(delegation), "{op:?}");
+        assert_eq!(looked_up.get(), u32::from(asks_cgroup(op)), "{op:?}");
         match (got, want) {
             (None, None) => {}
             (Some(Ok(r)), Some(Ok(m))) => {
@@ -358,6 +432,63 @@ fn apply(ops: &[Op], ctx: &Context, req: &mut Request, mreq: &mut model::Req) ->
         assert!(mreq.matches(req));
     }
     accepted
+}
+
+/// Cgroup attachments of a program loaded through `state`: an attach type
+/// (mostly a small one, often `BPF_LSM_CGROUP`), multi or legacy, and a
+/// target cgroup, given by the ids of itself and its ancestors.
+fn check_cgroup_attach(inp: &mut Input, state: &State) {
+    let lsm = model::lsm_cgroup();
+    for _ in 0..inp.pick(4) {
+        let attach_type = match inp.pick(8) {
+            0 => inp.u32(),
+            1 => lsm,
+            _ => inp.pick(71) as u32,
+        };
+        let multi = inp.flag();
+        let chain: Vec<u64> = (0..inp.pick(4))
+            .map(|_| match inp.pick(4) {
+                0 | 1 => state.scope,
+                2 => inp.pick(16) as u64,
+                _ => inp.u64(),
+            })
+            .collect();
+        let asked = Cell::new(0);
+        let within = |id| {
+            assert_eq!(id, state.scope, "within() asked about another cgroup");
+            assert_ne!(state.scope, 0, "within() asked without a scope");
+            asked.set(asked.get() + 1);
+            chain.contains(&id)
+        };
+        let got = state.allows_cgroup_attach(attach_type, multi, &within);
+        if *DEBUG {
+            let how = if multi { "multi" } else { "legacy" };
+            eprintln!("  cgroup attach {attach_type} ({how}) to {chain:?}: {got}");
+        }
+        assert!(asked.get() <= 1);
+        assert_eq!(
+            got,
+            model::allows_cgroup_attach(state, attach_type, multi, &|id| chain.contains(&id)),
+            "attach {attach_type} multi {multi} to {chain:?}, {state:?}"
+        );
+        // The rules, spelled out: a scope never lets a legacy attachment
+        // or BPF_LSM_CGROUP through, whatever the cgroup; without one,
+        // neither matters.
+        if state.scope != 0 {
+            assert!(!state.allows_cgroup_attach(attach_type, false, &|_| true));
+            assert!(!state.allows_cgroup_attach(lsm, true, &|_| true));
+        } else {
+            assert_eq!(
+                state.allows_cgroup_attach(attach_type, !multi, &|_| panic!("no scope")),
+                got
+            );
+        }
+        let dead = State {
+            dead: true,
+            ..*state
+        };
+        assert!(!dead.allows_cgroup_attach(attach_type, multi, &|_| true));
+    }
 }
 
 fn check_allows(inp: &mut Input, state: &State) {
@@ -399,6 +530,7 @@ fn check_allows(inp: &mut Input, state: &State) {
         };
         assert!(!dead.allows(&use_));
     }
+    check_cgroup_attach(inp, state);
 }
 
 /// mountinfo's text, given back as string options in a new context (each
@@ -444,6 +576,13 @@ fn round_trip(state: &State) {
         }
     }
     assert!(text.is_empty() || text.starts_with(','), "{text}");
+    // The scope last, in decimal, and only when there is one.
+    let scope = model::shown_scope(state.scope);
+    assert!(text.ends_with(&scope), "{text}: want {scope}");
+    assert_eq!(
+        text.matches("delegate_cgroup").count(),
+        usize::from(state.scope != 0)
+    );
     let back = req.create();
     assert_eq!(back, model::shown(state), "{text}");
     let mut again = String::new();
@@ -454,6 +593,8 @@ fn round_trip(state: &State) {
 fn run(inp: &mut Input) {
     let init_userns = inp.pick(8) == 0;
     let creator_privileged = inp.flag();
+    let rule = inp.byte();
+    let exists = model::cgroups(rule);
     let create_ops = ops(inp, 8);
 
     let ctx = Context {
@@ -462,10 +603,33 @@ fn run(inp: &mut Input) {
     };
     let mut req = Request::default();
     let mut mreq = model::Req::default();
-    apply(&create_ops, &ctx, &mut req, &mut mreq);
+    apply(&create_ops, &ctx, &exists, &mut req, &mut mreq);
     if *DEBUG {
+        eprintln!("cgroups: ids n != 0 with bit n % 8 of {rule:#010b}");
         eprintln!("create {ctx:?}, creator privileged {creator_privileged}:");
         create_ops.iter().for_each(|op| eprintln!("  {op:?}"));
+    }
+    if inp.pick(4) == 0 {
+        // Pending: a privileged target_userns reconfigure narrows it.
+        let ctx = Context {
+            init_userns: true,
+            reconfigure: true,
+        };
+        let narrow_ops = ops(inp, 4);
+        let mut nreq = Request::default();
+        let mut mnreq = model::Req::default();
+        apply(&narrow_ops, &ctx, &exists, &mut nreq, &mut mnreq);
+        req = nreq.narrow_pending(&req);
+        mreq = mnreq.narrow(&mreq);
+        if *DEBUG {
+            eprintln!("narrowed while pending:");
+            narrow_ops.iter().for_each(|op| eprintln!("  {op:?}"));
+            eprintln!("  -> {req:?}");
+        }
+        assert!(
+            mreq.matches(&req),
+            "narrowed: kernel {req:?}, model {mreq:?}"
+        );
     }
     let allowed = may_create(&req, init_userns, &|| creator_privileged);
     assert_eq!(allowed, init_userns || mreq.delegate || creator_privileged);
@@ -480,6 +644,7 @@ fn run(inp: &mut Input) {
         delegated: mreq.delegate,
         dead: false,
         masks: mreq.masks(),
+        scope: mreq.scope,
     };
     assert_eq!(state, want);
     round_trip(&state);
@@ -493,7 +658,7 @@ fn run(inp: &mut Input) {
         let reconf_ops = ops(inp, 6);
         let mut req = Request::default();
         let mut mreq = model::Req::default();
-        let accepted = apply(&reconf_ops, &ctx, &mut req, &mut mreq);
+        let accepted = apply(&reconf_ops, &ctx, &exists, &mut req, &mut mreq);
         let next = req.reconfigure(&state);
         if *DEBUG {
             eprintln!("reconfigure:");

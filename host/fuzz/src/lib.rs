@@ -12,13 +12,15 @@
 use std::fmt::Write;
 
 use bpf_delegation_host::policy::{
-    BlobError, Error, Field, Key, Masks, Request, State, Use, Userns, Value, ANY, E2BIG, EINVAL,
-    EPERM, ERANGE,
+    BlobError, Error, Field, Key, Masks, Opts, Request, State, Use, Userns, Value, ANY, E2BIG,
+    EINVAL, ENOENT, EPERM, ERANGE, SCOPE,
 };
 use bpf_delegation_host::text::TextError;
 
 /// `BPF_DELEGATION_OPTS_SIZE_VER0`: four `__u64`.
 pub const VER0: usize = 32;
+/// `BPF_DELEGATION_OPTS_SIZE_VER1`: and `cgroup_id`, the fifth `__u64`.
+pub const VER1: usize = 40;
 /// The largest blob the kernel looks at: a page.
 pub const PAGE: usize = 4096;
 /// `fsconfig(FSCONFIG_SET_STRING)` copies at most 255 bytes and a NUL
@@ -65,23 +67,30 @@ pub fn allowed(field: Field) -> u64 {
 }
 
 /// `struct bpf_delegation_opts` with the rules of `copy_struct_from_user()`
-/// and a page as the upper bound, as the documentation's table says.
-pub fn blob(b: &[u8]) -> Result<Masks, BlobError> {
+/// and a page as the upper bound, as the documentation's table says: the
+/// kernel's struct is VER1 (five `__u64`); a shorter caller's struct is
+/// zero-extended to it (a VER0 struct has no scope, and a size that ends
+/// inside `cgroup_id` gives the bytes it has), a longer one must be zero past
+/// it.
+pub fn blob(b: &[u8]) -> Result<Opts, BlobError> {
     if b.len() < VER0 {
         return Err(BlobError::TooSmall { size: b.len() });
     }
     if b.len() > PAGE {
         return Err(BlobError::TooBig { size: b.len() });
     }
-    for (i, &byte) in b.iter().enumerate().skip(VER0) {
+    for (i, &byte) in b.iter().enumerate().skip(VER1) {
         if byte != 0 {
             return Err(BlobError::NonZeroTail { offset: i });
         }
     }
-    let mut words = [0u64; 4];
+    let mut kernel = [0u8; VER1];
+    let n = b.len().min(VER1);
+    kernel[..n].copy_from_slice(&b[..n]);
+    let mut words = [0u64; 5];
     for (i, w) in words.iter_mut().enumerate() {
         let mut raw = [0u8; 8];
-        raw.copy_from_slice(&b[i * 8..i * 8 + 8]);
+        raw.copy_from_slice(&kernel[i * 8..i * 8 + 8]);
         *w = u64::from_ne_bytes(raw);
     }
     for (field, &w) in Field::ALL.iter().zip(&words) {
@@ -100,11 +109,14 @@ pub fn blob(b: &[u8]) -> Result<Masks, BlobError> {
             bits: bad,
         });
     }
-    Ok(Masks {
-        cmds: words[0],
-        maps: words[1],
-        progs: words[2],
-        attachs: words[3],
+    Ok(Opts {
+        masks: Masks {
+            cmds: words[0],
+            maps: words[1],
+            progs: words[2],
+            attachs: words[3],
+        },
+        cgroup_id: words[4],
     })
 }
 
@@ -227,7 +239,7 @@ pub fn text_errno(e: &TextError<'_>) -> i32 {
 
 /// The delegation keys by name.
 pub fn key(name: &[u8]) -> Option<Key> {
-    const KEYS: [(&str, Key); 8] = [
+    const KEYS: [(&str, Key); 9] = [
         ("delegate", Key::Delegate),
         ("delegate_userns", Key::DelegateUserns),
         ("abilities", Key::Abilities),
@@ -236,6 +248,7 @@ pub fn key(name: &[u8]) -> Option<Key> {
         ("delegate_progs", Key::Strings(Field::Progs)),
         ("delegate_attachs", Key::Strings(Field::Attachs)),
         ("target_userns", Key::TargetUserns),
+        ("delegate_cgroup", Key::Cgroup),
     ];
     KEYS.iter()
         .find(|(n, _)| n.as_bytes() == name)
@@ -253,6 +266,11 @@ pub struct Req {
     pub named: [bool; 4],
     /// Their values.
     pub masks: [u64; 4],
+    /// The cgroup scope was named (`abilities` of VER1 or longer,
+    /// `delegate_cgroup`).
+    pub scope_named: bool,
+    /// Its value; 0 is no scope.
+    pub scope: u64,
 }
 
 fn index(field: Field) -> usize {
@@ -267,6 +285,8 @@ impl Req {
             && Field::ALL.iter().all(|&f| {
                 self.named[index(f)] == r.is_set(f) && self.masks[index(f)] == r.masks.get(f)
             })
+            && self.scope_named == (r.set & SCOPE != 0)
+            && self.scope == r.scope
     }
 
     /// The masks as the kernel's type.
@@ -279,15 +299,49 @@ impl Req {
         }
     }
 
-    /// Whether any field was named.
+    /// Whether any field, or the scope, was named.
     pub fn any_named(&self) -> bool {
-        self.named.iter().any(|&n| n)
+        self.named.iter().any(|&n| n) || self.scope_named
     }
+
+    /// What a creation context's pending request becomes when a privileged
+    /// reconfigure of its user namespace (`target_userns`) applies `self`
+    /// to it: what `self` named replaces the pending value and counts as
+    /// named; the rest, and the flags, stay.
+    pub fn narrow(&self, pending: &Req) -> Req {
+        let mut next = *pending;
+        for i in 0..4 {
+            if self.named[i] {
+                next.named[i] = true;
+                next.masks[i] = self.masks[i];
+            }
+        }
+        if self.scope_named {
+            next.scope_named = true;
+            next.scope = self.scope;
+        }
+        next
+    }
+}
+
+/// The id a `delegate_cgroup` string names, as `kstrtou64()` reads it;
+/// `None` (`EINVAL`) for anything it refuses, overflow included.
+pub fn cgroup_number(s: &[u8]) -> Option<u64> {
+    kstrtou64(s).ok()
+}
+
+/// The cgroup2 directories of an input's world, from one byte of it: id
+/// `n` exists when bit `n % 8` of `rule` is set; 0 never names one.
+pub fn cgroups(rule: u8) -> impl Fn(u64) -> bool {
+    move |id| id != 0 && rule >> (id % 8) & 1 != 0
 }
 
 /// What one parameter does to a context, as the documentation says:
 /// privilege first for every delegation key, whatever the value; a failed
 /// parameter leaves the request as it was (the caller keeps `req`).
+///
+/// `exists(id)` says whether a cgroup2 directory has that id; a scope of 0
+/// is no scope and names none.
 pub fn param<'a>(
     req: &Req,
     name: &'a [u8],
@@ -295,6 +349,7 @@ pub fn param<'a>(
     init_userns: bool,
     reconfigure: bool,
     privileged: bool,
+    exists: &dyn Fn(u64) -> bool,
 ) -> Option<Result<Req, Error<'a>>> {
     let Some(k) = key(name) else {
         return match value {
@@ -326,13 +381,39 @@ pub fn param<'a>(
             next.target = true;
             Ok(next)
         }
+        // The four masks, replaced.  The scope only by a struct that has
+        // all of `cgroup_id` (VER1 or longer), 0 clearing it: a shorter one
+        // was written before the scope and leaves it as it was, so that a
+        // VER0 tool narrowing masks does not unscope an instance.  A
+        // non-zero `cgroup_id` must name a cgroup whatever the size (the
+        // bytes of a 33..39-byte struct, zero-extended, are looked up too).
         (Key::Abilities, Value::Blob(b)) => match blob(b) {
-            Ok(m) => {
+            Ok(o) if o.cgroup_id != 0 && !exists(o.cgroup_id) => {
+                Err(Error::NoCgroup(k, o.cgroup_id))
+            }
+            Ok(o) => {
+                let m = o.masks;
                 next.named = [true; 4];
                 next.masks = [m.cmds, m.maps, m.progs, m.attachs];
+                if b.len() >= VER1 {
+                    next.scope_named = true;
+                    next.scope = o.cgroup_id;
+                }
+                // A shorter struct leaves the scope as it was in this
+                // context: named or not, with the value named earlier.
                 Ok(next)
             }
             Err(e) => Err(Error::Blob(e)),
+        },
+        // The scope alone, replaced (never OR-ed); "0" clears it.
+        (Key::Cgroup, Value::String(s)) => match cgroup_number(s) {
+            None => Err(Error::CgroupNumber(s)),
+            Some(id) if id != 0 && !exists(id) => Err(Error::NoCgroup(k, id)),
+            Some(id) => {
+                next.scope_named = true;
+                next.scope = id;
+                Ok(next)
+            }
         },
         (Key::Strings(f), Value::String(s)) => match list(f, s) {
             Ok(m) => {
@@ -353,6 +434,7 @@ pub fn errno(e: &Error<'_>) -> i32 {
         Error::NotPrivileged(_) => EPERM,
         Error::Blob(b) => blob_errno(b),
         Error::Text(_, t) => text_errno(t),
+        Error::NoCgroup(..) => ENOENT,
         _ => EINVAL,
     }
 }
@@ -366,7 +448,44 @@ pub fn reconfigure(req: &Req, live: &State) -> State {
             *next.masks.get_mut(f) = req.masks[index(f)];
         }
     }
+    if req.scope_named {
+        next.scope = req.scope;
+    }
     next
+}
+
+/// `BPF_LSM_CGROUP`, by its name in the generated table (data, not code).
+pub fn lsm_cgroup() -> u32 {
+    name(Field::Attachs, b"lsm_cgroup").expect("BPF_LSM_CGROUP in the attach table")
+}
+
+/// Whether a program loaded through a delegation in state `s` may be
+/// attached to (or detached from, or replaced on) a cgroup with
+/// `attach_type`, `multi` when the attachment is one of several
+/// (`BPF_F_ALLOW_MULTI`; links, detaches and replaces count as multi):
+/// never once the superblock is gone, only for an attach type this kernel
+/// knows and the live mask has.  Unscoped, that is all, as upstream.  With
+/// a scope, also: only as one of several (a legacy attachment replaces the
+/// program already there, the host's included), never as `BPF_LSM_CGROUP`
+/// (its hooks run for the cgroup of whatever task is current), and only in
+/// the scope's subtree; `within(id)` says whether the target cgroup is `id`
+/// or below it.
+pub fn allows_cgroup_attach(
+    s: &State,
+    attach_type: u32,
+    multi: bool,
+    within: &dyn Fn(u64) -> bool,
+) -> bool {
+    if s.dead || attach_type >= count(Field::Attachs) {
+        return false;
+    }
+    if s.masks.attachs & bit(attach_type) == 0 {
+        return false;
+    }
+    if s.scope == 0 {
+        return true;
+    }
+    multi && attach_type != lsm_cgroup() && within(s.scope)
 }
 
 /// Whether a state allows one use of a gated command.
@@ -405,6 +524,17 @@ pub fn shown(s: &State) -> State {
         delegated: s.delegated,
         dead: false,
         masks,
+        scope: s.scope,
+    }
+}
+
+/// What mountinfo must end with for a scope: `,delegate_cgroup=ID` in
+/// decimal, nothing without one.
+pub fn shown_scope(scope: u64) -> String {
+    if scope == 0 {
+        String::new()
+    } else {
+        format!(",delegate_cgroup={scope}")
     }
 }
 

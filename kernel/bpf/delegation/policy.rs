@@ -13,8 +13,14 @@ use crate::names;
 use crate::text::{self, TextError};
 
 /// Size of the first published `struct bpf_delegation_opts`
-/// (`BPF_DELEGATION_OPTS_SIZE_VER0`).
+/// (`BPF_DELEGATION_OPTS_SIZE_VER0`): the four masks.
 pub const OPTS_SIZE_VER0: usize = 32;
+
+/// `BPF_DELEGATION_OPTS_SIZE_VER1`: adds `cgroup_id`, the scope.
+pub const OPTS_SIZE_VER1: usize = 40;
+
+/// The size of `struct bpf_delegation_opts` this kernel knows.
+pub const OPTS_SIZE: usize = OPTS_SIZE_VER1;
 
 /// The largest blob looked at, as for other size-versioned structs: one page.
 pub const OPTS_SIZE_MAX: usize = 4096;
@@ -24,6 +30,8 @@ pub const ANY: u64 = u64::MAX;
 
 /// `EPERM`, as a positive errno.
 pub const EPERM: i32 = 1;
+/// `ENOENT`, as a positive errno.
+pub const ENOENT: i32 = 2;
 /// `E2BIG`, as a positive errno.
 pub const E2BIG: i32 = 7;
 /// `EINVAL`, as a positive errno.
@@ -37,6 +45,8 @@ pub const CMD_MAP_CREATE: u32 = 0;
 pub const CMD_PROG_LOAD: u32 = 5;
 /// `BPF_BTF_LOAD`.
 pub const CMD_BTF_LOAD: u32 = 18;
+/// `BPF_LSM_CGROUP`, the attach type a scope cannot contain.
+pub const ATTACH_LSM_CGROUP: u32 = 43;
 /// The commands a delegation gates, as a mask.
 pub const GATED_CMDS: u64 = (1 << CMD_MAP_CREATE) | (1 << CMD_PROG_LOAD) | (1 << CMD_BTF_LOAD);
 
@@ -183,6 +193,9 @@ pub struct State {
     pub dead: bool,
     /// What it delegates.
     pub masks: Masks,
+    /// The cgroup (a cgroup2 id) below which programs loaded through it
+    /// may be attached; 0: no scope.
+    pub scope: u64,
 }
 
 /// One use of a delegation by a gated command: the command and the types
@@ -223,6 +236,31 @@ impl State {
         }
         true
     }
+
+    /// Whether a program loaded through this delegation may be attached
+    /// to (or detached from) a cgroup with `attach_type`, `multi` with
+    /// `BPF_F_ALLOW_MULTI` (a link, a detach and a replace are): not after
+    /// the superblock is gone, and only for an attach type in the live
+    /// mask.  With a scope, only to the scope or below it (`within(id)`
+    /// tells whether the target cgroup is the cgroup `id` or a descendant;
+    /// it is asked only then), only as one of several programs (a legacy
+    /// attachment would replace the one already there, the host's
+    /// included), and never as `BPF_LSM_CGROUP`, whose hooks may run for
+    /// the cgroup of whatever task is current, out of the scope.
+    pub fn allows_cgroup_attach(
+        &self,
+        attach_type: u32,
+        multi: bool,
+        within: &dyn Fn(u64) -> bool,
+    ) -> bool {
+        if self.dead
+            || attach_type >= Field::Attachs.count()
+            || !has(self.masks.attachs, attach_type)
+        {
+            return false;
+        }
+        self.scope == 0 || (multi && attach_type != ATTACH_LSM_CGROUP && within(self.scope))
+    }
 }
 
 /// What privileged callers asked for in one mount context, in call order.
@@ -237,11 +275,16 @@ pub struct Request {
     /// `target_userns` was set: a reconfigure that applies to every bpffs
     /// instance of that user namespace instead of the one picked.
     pub target: bool,
-    /// The fields named (one bit per [`Field`]).
+    /// The fields named (one bit per [`Field`], and [`SCOPE`]).
     pub set: u8,
     /// Their values; fields not set are zero.
     pub masks: Masks,
+    /// The scope, when [`SCOPE`] is set; otherwise zero.
+    pub scope: u64,
 }
+
+/// The bit of [`Request::set`] for the cgroup scope.
+pub const SCOPE: u8 = 16;
 
 impl Request {
     /// Whether a privileged caller named `field` in this context.
@@ -260,6 +303,7 @@ impl Request {
             delegated: self.delegate,
             dead: false,
             masks: self.masks,
+            scope: self.scope,
         }
     }
 
@@ -270,6 +314,7 @@ impl Request {
     pub fn reconfigure(&self, live: &State) -> State {
         State {
             masks: self.replace(&live.masks),
+            scope: self.replace_scope(live.scope),
             ..*live
         }
     }
@@ -282,8 +327,17 @@ impl Request {
     pub fn narrow_pending(&self, pending: &Request) -> Request {
         Request {
             masks: self.replace(&pending.masks),
+            scope: self.replace_scope(pending.scope),
             set: pending.set | self.set,
             ..*pending
+        }
+    }
+
+    fn replace_scope(&self, scope: u64) -> u64 {
+        if self.set & SCOPE != 0 {
+            self.scope
+        } else {
+            scope
         }
     }
 
@@ -335,6 +389,9 @@ pub enum Key {
     /// `target_userns`: a user namespace fd, on a reconfigure context of a
     /// bpffs of the initial user namespace.
     TargetUserns,
+    /// `delegate_cgroup`: the scope as a string (a cgroup2 id), for those
+    /// who have only strings.
+    Cgroup,
 }
 
 impl Key {
@@ -349,6 +406,7 @@ impl Key {
             b"delegate_progs" => Key::Strings(Field::Progs),
             b"delegate_attachs" => Key::Strings(Field::Attachs),
             b"target_userns" => Key::TargetUserns,
+            b"delegate_cgroup" => Key::Cgroup,
             _ => return None,
         })
     }
@@ -361,6 +419,7 @@ impl Key {
             Key::Abilities => "abilities",
             Key::Strings(field) => field.option(),
             Key::TargetUserns => "target_userns",
+            Key::Cgroup => "delegate_cgroup",
         }
     }
 
@@ -371,6 +430,7 @@ impl Key {
             Key::DelegateUserns | Key::TargetUserns => "a user namespace fd (FSCONFIG_SET_FD)",
             Key::Abilities => "a struct bpf_delegation_opts (FSCONFIG_SET_BINARY)",
             Key::Strings(_) => "a string (FSCONFIG_SET_STRING)",
+            Key::Cgroup => "a cgroup2 id as a string (FSCONFIG_SET_STRING)",
         }
     }
 }
@@ -437,6 +497,10 @@ pub enum Error<'a> {
     Blob(BlobError),
     /// A bad `delegate_*` string.
     Text(Field, TextError<'a>),
+    /// A `delegate_cgroup` value that is not a number.
+    CgroupNumber(&'a [u8]),
+    /// The scope names no cgroup2 directory.
+    NoCgroup(Key, u64),
 }
 
 impl Error<'_> {
@@ -446,6 +510,7 @@ impl Error<'_> {
             Error::NotPrivileged(_) => EPERM,
             Error::Blob(e) => e.errno(),
             Error::Text(_, e) => e.errno(),
+            Error::NoCgroup(..) => ENOENT,
             _ => EINVAL,
         }
     }
@@ -489,6 +554,14 @@ impl fmt::Display for Error<'_> {
             Error::TargetTwice => f.write_str("target_userns: already set on this context"),
             Error::Blob(ref e) => e.fmt(f),
             Error::Text(field, ref e) => write!(f, "{}: {}", field.option(), e),
+            Error::CgroupNumber(s) => {
+                f.write_str("delegate_cgroup: '")?;
+                text::write_bytes(f, s)?;
+                f.write_str("' is not a cgroup2 id")
+            }
+            Error::NoCgroup(key, id) => {
+                write!(f, "{}: cgroup_id {id} names no cgroup2 directory", key.name())
+            }
         }
     }
 }
@@ -507,6 +580,20 @@ pub fn parse_param<'a>(
     ctx: &Context,
     privileged: &dyn Fn() -> bool,
 ) -> Option<Result<Request, Error<'a>>> {
+    parse_param_scoped(req, key, value, ctx, privileged, &|_| true)
+}
+
+/// [`parse_param`], with `cgroup_exists(id)` telling whether a scope names a
+/// cgroup2 directory; it is asked only for a non-zero scope, after the
+/// privilege check.  The kernel calls this one.
+pub fn parse_param_scoped<'a>(
+    req: &Request,
+    key: &'a [u8],
+    value: Value<'a>,
+    ctx: &Context,
+    privileged: &dyn Fn() -> bool,
+    cgroup_exists: &dyn Fn(u64) -> bool,
+) -> Option<Result<Request, Error<'a>>> {
     let Some(k) = Key::from_name(key) else {
         // A blob must never be ignored the way unknown string keys are.
         return match value {
@@ -514,7 +601,7 @@ pub fn parse_param<'a>(
             _ => None,
         };
     };
-    Some(apply(req, k, value, ctx, privileged))
+    Some(apply(req, k, value, ctx, privileged, cgroup_exists))
 }
 
 fn apply<'a>(
@@ -523,6 +610,7 @@ fn apply<'a>(
     value: Value<'a>,
     ctx: &Context,
     privileged: &dyn Fn() -> bool,
+    cgroup_exists: &dyn Fn(u64) -> bool,
 ) -> Result<Request, Error<'a>> {
     if !privileged() {
         return Err(Error::NotPrivileged(key));
@@ -554,8 +642,27 @@ fn apply<'a>(
             next.target = true;
         }
         (Key::Abilities, Value::Blob(blob)) => {
-            next.masks = parse_blob(blob).map_err(Error::Blob)?;
-            next.set = Field::ALL.iter().fold(0, |set, f| set | f.bit());
+            let opts = parse_blob(blob).map_err(Error::Blob)?;
+            if opts.cgroup_id != 0 && !cgroup_exists(opts.cgroup_id) {
+                return Err(Error::NoCgroup(key, opts.cgroup_id));
+            }
+            next.masks = opts.masks;
+            next.set |= Field::ALL.iter().fold(0, |set, f| set | f.bit());
+            // A caller that knows the scope names it, 0 ("none") included;
+            // one that does not (VER0) leaves it as it is, so that a tool
+            // written before the scope narrows masks without unscoping.
+            if blob.len() >= OPTS_SIZE_VER1 {
+                next.scope = opts.cgroup_id;
+                next.set |= SCOPE;
+            }
+        }
+        (Key::Cgroup, Value::String(s)) => {
+            let id = text::parse_number(s).ok_or(Error::CgroupNumber(s))?;
+            if id != 0 && !cgroup_exists(id) {
+                return Err(Error::NoCgroup(key, id));
+            }
+            next.scope = id;
+            next.set |= SCOPE;
         }
         (Key::Strings(field), Value::String(s)) => {
             let mask = text::parse_list(field, s).map_err(|e| Error::Text(field, e))?;
@@ -623,7 +730,7 @@ impl fmt::Display for BlobError {
             }
             BlobError::NonZeroTail { offset } => write!(
                 f,
-                "abilities: unknown non-zero field at byte {offset} (this kernel knows {OPTS_SIZE_VER0})"
+                "abilities: unknown non-zero field at byte {offset} (this kernel knows {OPTS_SIZE})"
             ),
             BlobError::UnknownBits { field, bits } => {
                 write!(f, "abilities: {} has unknown bits {bits:#x}", field.name())
@@ -645,6 +752,15 @@ fn read_u64(blob: &[u8], offset: usize) -> Option<u64> {
     Some(u64::from_ne_bytes(word))
 }
 
+/// A parsed `struct bpf_delegation_opts`, of any version.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Opts {
+    /// The four masks.
+    pub masks: Masks,
+    /// VER1: the cgroup scope; 0 (and every VER0 struct): none.
+    pub cgroup_id: u64,
+}
+
 /// Parses a binary `struct bpf_delegation_opts` of any size.
 ///
 /// The size rules are those of `copy_struct_from_user()` with a page as the
@@ -653,7 +769,7 @@ fn read_u64(blob: &[u8], offset: usize) -> Option<u64> {
 /// mask must be "any" (all ones) or name only values this kernel knows; the
 /// commands mask only commands that delegation gates.  Nothing partial is
 /// ever returned.
-pub fn parse_blob(blob: &[u8]) -> Result<Masks, BlobError> {
+pub fn parse_blob(blob: &[u8]) -> Result<Opts, BlobError> {
     let size = blob.len();
     if size < OPTS_SIZE_VER0 {
         return Err(BlobError::TooSmall { size });
@@ -661,10 +777,10 @@ pub fn parse_blob(blob: &[u8]) -> Result<Masks, BlobError> {
     if size > OPTS_SIZE_MAX {
         return Err(BlobError::TooBig { size });
     }
-    let tail = blob.get(OPTS_SIZE_VER0..).unwrap_or_default();
+    let tail = blob.get(OPTS_SIZE..).unwrap_or_default();
     if let Some(pos) = tail.iter().position(|&b| b != 0) {
         return Err(BlobError::NonZeroTail {
-            offset: OPTS_SIZE_VER0 + pos,
+            offset: OPTS_SIZE + pos,
         });
     }
     let mut masks = Masks::default();
@@ -681,7 +797,17 @@ pub fn parse_blob(blob: &[u8]) -> Result<Masks, BlobError> {
         }
         *masks.get_mut(field) = mask;
     }
-    Ok(masks)
+    // What the blob has of the scope, zero-extended as copy_struct_from_user()
+    // does for a caller that knows a shorter struct: a VER0 struct has none.
+    let mut scope = [0u8; 8];
+    for (dst, src) in scope
+        .iter_mut()
+        .zip(blob.get(OPTS_SIZE_VER0..).unwrap_or_default())
+    {
+        *dst = *src;
+    }
+    let cgroup_id = u64::from_ne_bytes(scope);
+    Ok(Opts { masks, cgroup_id })
 }
 
 #[cfg(test)]
@@ -722,8 +848,9 @@ mod tests {
     fn ver0_round_trips() {
         let b = blob([1 | 1 << 18, MAP_STACK, 1, 1 << 56], &[]);
         let m = parse_blob(&b[..32]).unwrap();
+        assert_eq!(m.cgroup_id, 0);
         assert_eq!(
-            m,
+            m.masks,
             Masks {
                 cmds: 1 | 1 << 18,
                 maps: MAP_STACK,
@@ -737,26 +864,41 @@ mod tests {
     fn sizes_follow_copy_struct_from_user() {
         assert_eq!(parse_blob(&[]), Err(BlobError::TooSmall { size: 0 }));
         assert_eq!(parse_blob(&[0; 31]), Err(BlobError::TooSmall { size: 31 }));
-        assert_eq!(parse_blob(&[0; 32]), Ok(Masks::default()));
-        assert_eq!(parse_blob(&[0; 40]), Ok(Masks::default()));
-        assert_eq!(parse_blob(&[0; 4096]), Ok(Masks::default()));
+        assert_eq!(parse_blob(&[0; 32]), Ok(Opts::default()));
+        assert_eq!(parse_blob(&[0; 40]), Ok(Opts::default()));
+        assert_eq!(parse_blob(&[0; 48]), Ok(Opts::default()));
+        assert_eq!(parse_blob(&[0; 4096]), Ok(Opts::default()));
         assert_eq!(
             parse_blob(&[0; 4097]),
             Err(BlobError::TooBig { size: 4097 })
         );
-        let b = blob([0; 4], &[0, 0, 0, 0, 0, 0, 0, 1]);
+        // VER1: the scope, then zeroes, then a byte this kernel does not know.
+        let b = blob([0; 4], &[7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(parse_blob(&b[..32]).unwrap().cgroup_id, 0);
         assert_eq!(
-            parse_blob(&b[..40]),
-            Err(BlobError::NonZeroTail { offset: 39 })
+            parse_blob(&b[..40]).unwrap().cgroup_id,
+            u64::from_ne_bytes([7, 0, 0, 0, 0, 0, 0, 0])
         );
-        assert_eq!(BlobError::NonZeroTail { offset: 39 }.errno(), E2BIG);
+        let ver1 = parse_blob(&b[..40]).unwrap().cgroup_id;
+        assert_eq!(parse_blob(&b[..47]).unwrap().cgroup_id, ver1);
+        // Between the two versions, the bytes given count, zero-extended.
+        assert_eq!(parse_blob(&b[..33]).unwrap().cgroup_id, ver1);
+        let mut c = b;
+        c[33] = 1;
+        assert_eq!(parse_blob(&c[..33]).unwrap().cgroup_id, ver1);
+        assert_ne!(parse_blob(&c[..34]).unwrap().cgroup_id, ver1);
+        assert_eq!(
+            parse_blob(&b[..48]),
+            Err(BlobError::NonZeroTail { offset: 47 })
+        );
+        assert_eq!(BlobError::NonZeroTail { offset: 47 }.errno(), E2BIG);
         assert_eq!(BlobError::TooBig { size: 4097 }.errno(), E2BIG);
         assert_eq!(BlobError::TooSmall { size: 31 }.errno(), EINVAL);
     }
 
     #[test]
     fn any_is_all_ones() {
-        let m = parse_blob(&blob([ANY; 4], &[])[..32]).unwrap();
+        let m = parse_blob(&blob([ANY; 4], &[])[..32]).unwrap().masks;
         assert_eq!(
             m,
             Masks {
@@ -1110,6 +1252,7 @@ mod tests {
                 progs: 1,
                 attachs: 1,
             },
+            scope: 0,
         };
         // An empty context (the container's own remount) changes nothing.
         assert_eq!(Request::default().reconfigure(&live), live);
@@ -1139,6 +1282,129 @@ mod tests {
     }
 
     #[test]
+    fn the_cgroup_scope_is_resolved_and_replaced_like_a_field() {
+        fn set<'a>(
+            req: &Request,
+            key: &'a str,
+            value: Value<'a>,
+            ok: &dyn Fn() -> bool,
+        ) -> Result<Request, Error<'a>> {
+            let exists: &dyn Fn(u64) -> bool = &|id| id == 5 || id == 6;
+            parse_param_scoped(req, key.as_bytes(), value, &RECONF, ok, exists).unwrap()
+        }
+        let ver1 = blob([1 << CMD_PROG_LOAD, 0, 1 << 18, 1 << 10], &[5]);
+        let req = set(
+            &Request::default(),
+            "abilities",
+            Value::Blob(&ver1[..40]),
+            YES,
+        )
+        .unwrap();
+        assert_eq!(req.scope, 5);
+        assert_ne!(req.set & SCOPE, 0);
+        // A scope that names no cgroup: ENOENT, nothing applied.
+        let none = blob([1 << CMD_PROG_LOAD, 0, 1 << 18, 1 << 10], &[9]);
+        let err = set(&req, "abilities", Value::Blob(&none[..40]), YES).unwrap_err();
+        assert_eq!(err, Error::NoCgroup(Key::Abilities, 9));
+        assert_eq!(err.errno(), ENOENT);
+        // Privilege is asked first.
+        let err = set(&req, "abilities", Value::Blob(&none[..40]), NO).unwrap_err();
+        assert_eq!(err.errno(), EPERM);
+        // The string key replaces the scope alone; "0" clears it.
+        let s6 = set(&req, "delegate_cgroup", Value::String(b"6"), YES).unwrap();
+        assert_eq!((s6.scope, s6.masks), (6, req.masks));
+        let s0 = set(&s6, "delegate_cgroup", Value::String(b"0"), YES).unwrap();
+        assert_eq!(s0.scope, 0);
+        assert_eq!(
+            set(&s6, "delegate_cgroup", Value::String(b"9"), YES).unwrap_err(),
+            Error::NoCgroup(Key::Cgroup, 9)
+        );
+        assert_eq!(
+            set(&s6, "delegate_cgroup", Value::String(b"six"), YES).unwrap_err(),
+            Error::CgroupNumber(b"six")
+        );
+        assert_eq!(
+            set(&s6, "delegate_cgroup", Value::Blob(b"6"), YES).unwrap_err(),
+            Error::WrongType(Key::Cgroup)
+        );
+        // A reconfigure: only a context that named the scope changes it; a
+        // VER0 blob does not know it and leaves it, a VER1 one with 0 clears.
+        let live = req.create();
+        assert_eq!(live.scope, 5);
+        let maps = set(
+            &Request::default(),
+            "delegate_maps",
+            Value::String(b"array"),
+            YES,
+        )
+        .unwrap();
+        assert_eq!(maps.reconfigure(&live).scope, 5);
+        assert_eq!(s6.reconfigure(&live).scope, 6);
+        let ver0 = set(
+            &Request::default(),
+            "abilities",
+            Value::Blob(&ver1[..32]),
+            YES,
+        )
+        .unwrap();
+        assert_eq!(ver0.reconfigure(&live).scope, 5);
+        // A scope named earlier in the same context stays named.
+        let named = set(&s6, "abilities", Value::Blob(&ver1[..32]), YES).unwrap();
+        assert_eq!(named.reconfigure(&live).scope, 6);
+        assert_eq!(ver0.reconfigure(&live).masks, ver0.masks);
+        let mut none = ver1;
+        none[32] = 0;
+        let cleared = set(
+            &Request::default(),
+            "abilities",
+            Value::Blob(&none[..40]),
+            YES,
+        )
+        .unwrap();
+        assert_eq!(cleared.reconfigure(&live).scope, 0);
+        // A VER0 consent creates an unscoped instance.
+        assert_eq!(ver0.create().scope, 0);
+        // And so for a pending consent.
+        assert_eq!(s6.narrow_pending(&req).scope, 6);
+        assert_eq!(maps.narrow_pending(&req).scope, 5);
+    }
+
+    #[test]
+    fn cgroup_attach_needs_the_type_and_the_scope() {
+        let mut live = State {
+            delegated: true,
+            dead: false,
+            masks: Masks {
+                attachs: 1 << 10,
+                ..Masks::default()
+            },
+            scope: 0,
+        };
+        let never: &dyn Fn(u64) -> bool = &|_| panic!("no scope, nothing to ask");
+        // Unscoped: any cgroup, for a delegated attach type, as upstream.
+        for multi in [true, false] {
+            assert!(live.allows_cgroup_attach(10, multi, never));
+            assert!(!live.allows_cgroup_attach(11, multi, never));
+            assert!(!live.allows_cgroup_attach(64, multi, never));
+            assert!(!live.allows_cgroup_attach(u32::MAX, multi, never));
+        }
+        live.scope = 5;
+        assert!(live.allows_cgroup_attach(10, true, &|id| id == 5));
+        assert!(!live.allows_cgroup_attach(10, true, &|_| false));
+        assert!(!live.allows_cgroup_attach(11, true, &|_| true));
+        // Scoped: never as the one legacy program, never as lsm_cgroup.
+        assert!(!live.allows_cgroup_attach(10, false, &|_| true));
+        live.masks.attachs |= 1 << ATTACH_LSM_CGROUP;
+        assert!(!live.allows_cgroup_attach(ATTACH_LSM_CGROUP, true, &|_| true));
+        live.scope = 0;
+        assert!(live.allows_cgroup_attach(ATTACH_LSM_CGROUP, true, never));
+        // Gone: nothing, whatever the cgroup.
+        live.scope = 5;
+        live.dead = true;
+        assert!(!live.allows_cgroup_attach(10, true, &|_| true));
+    }
+
+    #[test]
     fn allows_checks_one_state_as_a_whole() {
         let live = State {
             delegated: true,
@@ -1149,6 +1415,7 @@ mod tests {
                 progs: 1 << 1,
                 attachs: 1,
             },
+            scope: 0,
         };
         let map = |t| Use {
             cmd: CMD_MAP_CREATE,

@@ -118,6 +118,11 @@ fn parse_u64(s: &[u8]) -> Result<u64, NumError> {
     Ok(value)
 }
 
+/// A number as `kstrtou64(s, 0, ...)` reads it, or `None`.
+pub fn parse_number(s: &[u8]) -> Option<u64> {
+    parse_u64(s).ok()
+}
+
 /// Parses one `delegate_*` string into a mask.
 pub fn parse_list(field: Field, s: &[u8]) -> Result<u64, TextError<'_>> {
     let mut mask = 0u64;
@@ -176,13 +181,16 @@ fn write_mask(w: &mut dyn Write, field: Field, mask: u64) -> fmt::Result {
 
 /// Writes a superblock's delegation as mount options, each with a leading
 /// ',': `delegate` for an instance created under the flag, then the four
-/// masks.
+/// masks and the cgroup scope, if any.
 pub fn show(w: &mut dyn Write, state: &State) -> fmt::Result {
     if state.delegated {
         w.write_str(",delegate")?;
     }
     for field in Field::ALL {
         write_mask(w, field, state.masks.get(field))?;
+    }
+    if state.scope != 0 {
+        write!(w, ",delegate_cgroup={}", state.scope)?;
     }
     Ok(())
 }
@@ -308,10 +316,19 @@ mod tests {
                 progs: 0,
                 attachs: 1 << 3 | 1 << 63,
             },
+            scope: 0,
         };
         assert_eq!(
             Buf::shown(&state).as_str(),
             ",delegate,delegate_cmds=map_create:prog_load,delegate_maps=any,delegate_attachs=cgroup_sock_ops"
+        );
+        let scoped = State {
+            scope: 4242,
+            ..state
+        };
+        assert_eq!(
+            Buf::shown(&scoped).as_str(),
+            ",delegate,delegate_cmds=map_create:prog_load,delegate_maps=any,delegate_attachs=cgroup_sock_ops,delegate_cgroup=4242"
         );
         let all_known = State {
             delegated: false,
@@ -320,6 +337,7 @@ mod tests {
                 cmds: Field::Cmds.known_bits(),
                 ..Masks::default()
             },
+            scope: 0,
         };
         assert_eq!(Buf::shown(&all_known).as_str(), ",delegate_cmds=any");
         assert_eq!(Buf::shown(&State::default()).as_str(), "");
@@ -331,6 +349,7 @@ mod tests {
                 maps: 1 << 19,
                 ..Masks::default()
             },
+            scope: 0,
         };
         assert_eq!(
             Buf::shown(&alias).as_str(),
@@ -350,14 +369,21 @@ mod tests {
             delegated: false,
             dead: false,
             masks,
+            scope: 77,
         });
         let mut parsed = Masks::default();
+        let mut scope = 0;
         for opt in b.as_str().split(',').skip(1) {
             let (key, value) = opt.split_once('=').unwrap();
+            if key == "delegate_cgroup" {
+                scope = parse_number(value.as_bytes()).unwrap();
+                continue;
+            }
             let field = Field::ALL.into_iter().find(|f| f.option() == key).unwrap();
             *parsed.get_mut(field) = parse_list(field, value.as_bytes()).unwrap();
         }
         assert_eq!(parsed, masks);
+        assert_eq!(scope, 77);
     }
 
     #[test]
