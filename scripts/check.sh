@@ -51,7 +51,7 @@ TESTS=(upstream_compat_test)
 kind=$(flavour)
 [ "$kind" = debug ] && kind=patched # the debug kernel runs the whole suite
 case "$kind" in
-patched) TESTS+=(delegation_test gating_test consent_test libbpf_test bpf_delegate_test.sh storm_test race_test lifetime_test) ;;
+patched) TESTS+=(delegation_test gating_test consent_test cgroup_scope_test libbpf_test bpf_delegate_test.sh storm_test race_test lifetime_test) ;;
 nodelegation) TESTS+=(nodelegation_test) ;;
 esac
 # Upstream's own token selftest needs vmlinux BTF and the BPF LSM.

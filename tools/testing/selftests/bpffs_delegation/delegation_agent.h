@@ -20,7 +20,9 @@ enum agent_op {
 	OP_FSOPEN = 1,		/* open a bpffs context, send its fd */
 	OP_SET_STRING,		/* fsconfig(ctx, SET_STRING, key, str) */
 	OP_SET_FLAG,		/* fsconfig(ctx, SET_FLAG, key) */
-	OP_SET_ABILITIES,	/* fsconfig(ctx, SET_BINARY, "abilities", zeroes, arg) */
+	OP_SET_ABILITIES,	/* SET_BINARY "abilities" of arg bytes: zeroes, or str's
+				 * "cmds maps progs attachs cgroup_id" (decimal)
+				 */
 	OP_SET_USERNS,		/* fsconfig(ctx, SET_FD, "delegate_userns", own userns) */
 	OP_CREATE,		/* fsconfig(ctx, CMD_CREATE) */
 	OP_MOUNT,		/* fsmount + move_mount to str, send the mount fd */
@@ -44,6 +46,15 @@ enum agent_op {
 	OP_SEND_CTX,		/* send the context (arg 0) or the picked one (arg 1) */
 	OP_CTX_RECONFIGURE,	/* CMD_RECONFIGURE on the context (arg 0) or picked (1) */
 	OP_MOUNT_TOKEN,		/* fsmount, a token from the mount fd, attach nothing */
+	/*
+	 * Cgroup programs; every fd named is a slot.  The target of the
+	 * attach ops is slot key, arg is the attach type.
+	 */
+	OP_PROG_KEEP,		/* load through slot key, str "slot prog_type attach_type ret" */
+	OP_CG_ATTACH,		/* BPF_PROG_ATTACH, str "prog flags [replaced prog]" */
+	OP_CG_DETACH,		/* BPF_PROG_DETACH, str "prog" */
+	OP_CG_LINK,		/* BPF_LINK_CREATE, str "prog link" (the slot it keeps it in) */
+	OP_LINK_UPDATE,		/* BPF_LINK_UPDATE of link key, str "prog [old prog]" */
 	OP_EXIT,
 };
 
@@ -120,12 +131,20 @@ static inline int read_super_options(const char *mountinfo, const char *path,
 	return ret;
 }
 
-enum { SLOT_TOKEN, SLOT_ROOT, SLOT_OPATH, SLOT_OTHER, SLOT_MAP, SLOT_NONE, SLOT_MAX };
+enum {
+	SLOT_TOKEN, SLOT_ROOT, SLOT_OPATH, SLOT_OTHER, SLOT_MAP, SLOT_NONE,
+	/* Programs, links and cgroup fds for the cgroup attach ops. */
+	SLOT_PROG, SLOT_PROG2, SLOT_PROG3, SLOT_LINK, SLOT_LINK2,
+	SLOT_CG0, SLOT_CG1, SLOT_CG2, SLOT_CG3, SLOT_CG4,
+	SLOT_MAX
+};
 
 static int slot_of(const char *name)
 {
 	static const char *const names[SLOT_MAX] = {
 		"token", "root", "opath", "other", "map", "none",
+		"prog", "prog2", "prog3", "link", "link2",
+		"cg0", "cg1", "cg2", "cg3", "cg4",
 	};
 	int i;
 
@@ -203,15 +222,65 @@ static int agent_token(int fd, int *slots)
 	return slots[SLOT_TOKEN] < 0 ? slots[SLOT_TOKEN] : 0;
 }
 
+/* Keep @fd (>= 0) in the slot named @name, closing what was there. */
+static int agent_keep(int *slots, const char *name, int fd)
+{
+	int i = slot_of(name);
+
+	if (i == SLOT_NONE) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (slots[i] >= 0)
+		close(slots[i]);
+	slots[i] = fd;
+	return 0;
+}
+
+/* The cgroup program ops (OP_PROG_KEEP ... OP_LINK_UPDATE): 0 or -errno. */
+static int agent_cgroup_op(const struct agent_cmd *c, int *slots)
+{
+	int target = slots[slot_of(c->key)], type, attach, ret, fd;
+	char a[16] = "", b[16] = "";
+	unsigned int flags;
+
+	switch (c->op) {
+	case OP_PROG_KEEP:
+		if (sscanf(c->str, "%15s %d %d %d", a, &type, &attach, &ret) != 4)
+			return -EINVAL;
+		fd = prog_load(type, attach, ret, target);
+		return fd < 0 ? fd : agent_keep(slots, a, fd);
+	case OP_CG_ATTACH:
+		if (sscanf(c->str, "%15s %u %15s", a, &flags, b) < 2)
+			return -EINVAL;
+		return prog_attach(slots[slot_of(a)], target, c->arg, flags,
+				   b[0] ? slots[slot_of(b)] : -1);
+	case OP_CG_DETACH:
+		return prog_detach(slots[slot_of(c->str)], target, c->arg);
+	case OP_CG_LINK:
+		if (sscanf(c->str, "%15s %15s", a, b) != 2)
+			return -EINVAL;
+		fd = link_create(slots[slot_of(a)], target, c->arg);
+		return fd < 0 ? fd : agent_keep(slots, b, fd);
+	case OP_LINK_UPDATE:
+		if (sscanf(c->str, "%15s %15s", a, b) < 1)
+			return -EINVAL;
+		return link_update(target, slots[slot_of(a)], b[0] ? slots[slot_of(b)] : -1);
+	}
+	return -EINVAL;
+}
+
 static int agent_main(int sock, void *arg)
 {
 	int ctx = -1, mnt = -1, picked = -1;
-	int slots[SLOT_MAX] = { -1, -1, -1, -1, -1, -1 };
+	int slots[SLOT_MAX], i;
 	struct agent_cmd c;
 	struct agent_reply r;
 	char path[64];
 
 	(void)arg;
+	for (i = 0; i < SLOT_MAX; i++)
+		slots[i] = -1;
 	while (read(sock, &c, sizeof(c)) == sizeof(c)) {
 		int fd_out = -1, fd;
 
@@ -231,10 +300,16 @@ static int agent_main(int sock, void *arg)
 			r.ret = sys_fsconfig(ctx, FSCONFIG_SET_FLAG, c.key, NULL, 0) ? -errno : 0;
 			break;
 		case OP_SET_ABILITIES: {
-			static char zeroes[4096];
+			static unsigned long long blob[4096 / 8];
 
+			memset(blob, 0, sizeof(blob));
+			if (c.str[0] && sscanf(c.str, "%llu %llu %llu %llu %llu", &blob[0],
+					       &blob[1], &blob[2], &blob[3], &blob[4]) != 5) {
+				r.ret = -EINVAL;
+				break;
+			}
 			r.ret = sys_fsconfig(ctx, FSCONFIG_SET_BINARY, "abilities",
-					     zeroes, c.arg) ? -errno : 0;
+					     blob, c.arg) ? -errno : 0;
 			break;
 		}
 		case OP_SET_USERNS:
@@ -369,6 +444,13 @@ static int agent_main(int sock, void *arg)
 			close(mnt);
 			mnt = -1;
 			r.ret = agent_token(fd, slots);
+			break;
+		case OP_PROG_KEEP:
+		case OP_CG_ATTACH:
+		case OP_CG_DETACH:
+		case OP_CG_LINK:
+		case OP_LINK_UPDATE:
+			r.ret = agent_cgroup_op(&c, slots);
 			break;
 		case OP_EXIT:
 			return 0;

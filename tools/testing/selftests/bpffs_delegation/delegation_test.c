@@ -290,8 +290,11 @@ static const struct size_case size_cases[] = {
 	{ "0", 0, false, false, -EINVAL },
 	{ "VER0-1", BPF_DELEGATION_OPTS_SIZE_VER0 - 1, false, false, -EINVAL },
 	{ "VER0", BPF_DELEGATION_OPTS_SIZE_VER0, false, false, 0 },
-	{ "VER0+8 zeroes", BPF_DELEGATION_OPTS_SIZE_VER0 + 8, false, false, 0 },
-	{ "VER0+8 garbage", BPF_DELEGATION_OPTS_SIZE_VER0 + 8, false, true, -E2BIG },
+	/* VER1 is VER0 + cgroup_id: zero is no scope, 1 << 56 names no cgroup. */
+	{ "VER1, no scope", BPF_DELEGATION_OPTS_SIZE_VER1, false, false, 0 },
+	{ "VER1, no such cgroup", BPF_DELEGATION_OPTS_SIZE_VER1, false, true, -ENOENT },
+	{ "VER1+8 zeroes", BPF_DELEGATION_OPTS_SIZE_VER1 + 8, false, false, 0 },
+	{ "VER1+8 garbage", BPF_DELEGATION_OPTS_SIZE_VER1 + 8, false, true, -E2BIG },
 	{ "4096", 4096, false, false, 0 },
 	{ "4096 garbage", 4096, false, true, -E2BIG },
 	{ "4097", 4097, false, false, -E2BIG },
@@ -525,14 +528,14 @@ static void expect_log(struct __test_metadata *_metadata, int fd, const char *wa
 
 TEST_F(delegation, errors_are_logged)
 {
-	char blob[40] = {};
+	char blob[48] = {};
 
 	EXPECT_EQ(set_string(self->fs_fd, "delegate_maps", "array:hsah"), -EINVAL);
 	expect_log(_metadata, self->fs_fd, "e bpf: delegate_maps: unknown name 'hsah'");
-	blob[39] = 1;
+	blob[47] = 1;
 	EXPECT_EQ(set_blob(self->fs_fd, blob, sizeof(blob)), -E2BIG);
 	expect_log(_metadata, self->fs_fd,
-		   "e bpf: abilities: unknown non-zero field at byte 39 (this kernel knows 32)");
+		   "e bpf: abilities: unknown non-zero field at byte 47 (this kernel knows 40)");
 	EXPECT_EQ(set_string(self->fs_fd, "abilities", "any"), -EINVAL);
 	expect_log(_metadata, self->fs_fd,
 		   "e bpf: abilities: takes a struct bpf_delegation_opts (FSCONFIG_SET_BINARY)");

@@ -75,11 +75,27 @@ static inline int set_blob(int fd, const void *blob, size_t size)
 	return set_binary(fd, "abilities", blob, size);
 }
 
+#ifndef BPF_DELEGATION_OPTS_SIZE_VER1
+#define BPF_DELEGATION_OPTS_SIZE_VER1 40
+#endif
+
+/* A VER0 struct (32 bytes, no cgroup scope), whatever the headers' size is. */
 static inline int set_opts(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs)
 {
-	struct bpf_delegation_opts o = { cmds, maps, progs, attachs };
+	struct bpf_delegation_opts o = {
+		.cmds = cmds, .maps = maps, .progs = progs, .attachs = attachs,
+	};
 
-	return set_blob(fd, &o, sizeof(o));
+	return set_blob(fd, &o, BPF_DELEGATION_OPTS_SIZE_VER0);
+}
+
+/* A VER1 struct: the masks and the cgroup scope of attachments (0: none). */
+static inline int set_opts_scoped(int fd, __u64 cmds, __u64 maps, __u64 progs, __u64 attachs,
+				  __u64 cgroup_id)
+{
+	__u64 o[BPF_DELEGATION_OPTS_SIZE_VER1 / 8] = { cmds, maps, progs, attachs, cgroup_id };
+
+	return set_blob(fd, o, sizeof(o));
 }
 
 static inline int set_flag(int fd, const char *key)
@@ -369,6 +385,69 @@ static inline int prog_load(enum bpf_prog_type type, enum bpf_attach_type attach
 	}
 	fd = sys_bpf(BPF_PROG_LOAD, &attr);
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * BPF_PROG_ATTACH of @prog to @target (a cgroup fd); with BPF_F_REPLACE in
+ * @flags, @replace is the program it replaces.  Returns 0 or -errno.
+ */
+static inline int prog_attach(int prog, int target, enum bpf_attach_type type, __u32 flags,
+			      int replace)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.target_fd = target;
+	attr.attach_bpf_fd = prog;
+	attr.attach_type = type;
+	attr.attach_flags = flags;
+	if (replace >= 0)
+		attr.replace_bpf_fd = replace;
+	return sys_bpf(BPF_PROG_ATTACH, &attr) ? -errno : 0;
+}
+
+/* BPF_PROG_DETACH of @prog from @target. Returns 0 or -errno. */
+static inline int prog_detach(int prog, int target, enum bpf_attach_type type)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.target_fd = target;
+	attr.attach_bpf_fd = prog;
+	attr.attach_type = type;
+	return sys_bpf(BPF_PROG_DETACH, &attr) ? -errno : 0;
+}
+
+/* BPF_LINK_CREATE of @prog on @target. Returns the link fd or -errno. */
+static inline int link_create(int prog, int target, enum bpf_attach_type type)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = prog;
+	attr.link_create.target_fd = target;
+	attr.link_create.attach_type = type;
+	fd = sys_bpf(BPF_LINK_CREATE, &attr);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * BPF_LINK_UPDATE of @link to @prog; @old >= 0 adds BPF_F_REPLACE with it
+ * as the program expected.  Returns 0 or -errno.
+ */
+static inline int link_update(int link, int prog, int old)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_update.link_fd = link;
+	attr.link_update.new_prog_fd = prog;
+	if (old >= 0) {
+		attr.link_update.flags = BPF_F_REPLACE;
+		attr.link_update.old_prog_fd = old;
+	}
+	return sys_bpf(BPF_LINK_UPDATE, &attr) ? -errno : 0;
 }
 
 /* BPF_TOKEN_CREATE from a bpffs fd. Returns the token fd or -errno. */

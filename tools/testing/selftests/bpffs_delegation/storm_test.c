@@ -6,10 +6,14 @@
  * to be accepted sets and of the errno every other call gets, checks each
  * call against it, and checks the instance against the model afterwards:
  * mountinfo, the fdinfo of a BPF token and, now and then, map and program
- * creation from the user namespace.  Callers without CAP_SYS_ADMIN in the
- * initial user namespace (a helper with the capability dropped, uid 65534,
- * the container's own root) throw the same calls in between; they must be
- * refused and change nothing.
+ * creation from the user namespace.  The cgroup scope is part of the model:
+ * VER1 structs and delegate_cgroup strings name no cgroup, cgroups the test
+ * made, or ids that name none (a removed cgroup, a cgroup2 file; ENOENT);
+ * a struct shorter than VER1 replaces the masks and leaves the scope alone
+ * (what it has of cgroup_id must still name a cgroup if it is not 0).
+ * Callers without CAP_SYS_ADMIN in the initial user namespace (a helper
+ * with the capability dropped, uid 65534, the container's own root) throw
+ * the same calls in between; they must be refused and change nothing.
  *
  * Bounded by a number of calls and a time budget, whichever comes first:
  *   BPFFS_STORM_CALLS    calls in all (default 100000), half for each part
@@ -19,11 +23,22 @@
 #include "delegation_agent.h"
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include "../kselftest_harness.h"
 
 BPFFS_REQUIRE(BPFFS_DELEGATION)
 
 #define MNT "/tmp/bpffs-storm"
+/* Where the test mounts cgroup2 if /sys/fs/cgroup is not cgroup2. */
+#define CGMNT "/tmp/bpffs-storm-cgroup"
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef BPF_DELEGATION_OPTS_SIZE_VER1
+#define BPF_DELEGATION_OPTS_SIZE_VER1 40
+#endif
+#define VER0 BPF_DELEGATION_OPTS_SIZE_VER0
+#define VER1 BPF_DELEGATION_OPTS_SIZE_VER1
 #define GATED ((1ULL << BPF_MAP_CREATE) | (1ULL << BPF_PROG_LOAD) | (1ULL << BPF_BTF_LOAD))
 #define ANY (~0ULL)
 #define BIG (1 << 20)
@@ -98,10 +113,14 @@ static __u64 allowed_bits(int f)
 	return f == F_CMDS ? known_bits(f) & GATED : known_bits(f);
 }
 
+/* The bit of model.set for the cgroup scope. */
+#define SET_SCOPE (1 << F_NR)
+
 /* What a context asked for (accepted calls only), or what an instance has. */
 struct model {
 	__u64 m[F_NR];
-	unsigned int set;	/* fields named, a bit each */
+	__u64 scope;		/* cgroup id, 0: none */
+	unsigned int set;	/* fields named, a bit each, and SET_SCOPE */
 	bool delegate;
 };
 
@@ -122,10 +141,66 @@ static __u64 valid_mask(struct rng *r, int f)
 	}
 }
 
-/* fds a delegate_userns value may name */
+/* fds a delegate_userns value may name, and cgroup ids a scope may name */
 struct fds {
 	int userns_same, userns_init, not_userns;
+	__u64 cgroup[3];	/* cgroups the test made (and the root); 0 if none */
+	__u64 no_cgroup[2];	/* a removed cgroup's id, a cgroup2 file's; or 0 */
 };
+
+/* A scope that names a cgroup: none now and then, else one the test made. */
+static __u64 some_cgroup(struct rng *r, const struct fds *fds)
+{
+	__u64 id = below(r, 3) ? fds->cgroup[below(r, ARRAY_SIZE(fds->cgroup))] : 0;
+
+	return id;
+}
+
+/* An id that names no cgroup2 directory. */
+static __u64 no_cgroup(struct rng *r, const struct fds *fds)
+{
+	__u64 id = fds->no_cgroup[below(r, ARRAY_SIZE(fds->no_cgroup))];
+
+	/* No cgroup has the top bit: ids count up from 1. */
+	return id && below(r, 2) ? id : 1ULL << 63 | rnd(r);
+}
+
+/*
+ * What an accepted abilities struct of @size bytes, words @w, does to a
+ * request: it names the four masks, and the scope only if it has all of
+ * cgroup_id (VER1 or larger; 0 clears it).  A shorter struct leaves the
+ * scope's value as it is, so that a VER0 tool narrowing masks does not
+ * unscope an instance; a scope named earlier in the same context stays
+ * named.
+ */
+static void abilities_next(struct model *next, const __u64 *w, int size)
+{
+	int i;
+
+	for (i = 0; i < F_NR; i++)
+		next->m[i] = w[i];
+	next->set |= (1 << F_NR) - 1;
+	if (size >= VER1) {
+		next->scope = w[F_NR];
+		next->set |= SET_SCOPE;
+	}
+}
+
+/*
+ * The cgroup_id a struct of @size bytes (VER0 < @size < VER1) has when its
+ * bytes past VER0 are those of @id: zero-extended, as the kernel reads it.
+ * Writes them into @w[F_NR].
+ */
+static __u64 partial_id(__u64 *w, int size, __u64 id)
+{
+	unsigned char bytes[8] = {};
+	__u64 v;
+
+	memcpy(bytes, &id, size - VER0);
+	memcpy(&w[F_NR], bytes, sizeof(bytes));
+	memcpy(&v, bytes, sizeof(v));
+	return v;
+}
 
 /* One fsconfig() call and what it must do. */
 struct call {
@@ -147,7 +222,7 @@ struct buffers {
 
 static const char *const other_deleg_keys[] = {
 	"delegate", "delegate_userns", "delegate_cmds", "delegate_maps",
-	"delegate_progs", "delegate_attachs",
+	"delegate_progs", "delegate_attachs", "delegate_cgroup",
 };
 
 /* Keys bpffs does not know; none is a superblock flag the VFS parses itself. */
@@ -250,27 +325,96 @@ static void gen_call(struct rng *r, struct call *c, const struct model *cur, boo
 	c->key = "abilities";
 	c->deleg_key = true;
 	if (k < 25) {
-		/* A valid struct, VER0 or larger with a zero tail. */
+		/*
+		 * A valid struct: VER0 (the scope left alone), VER1 with a
+		 * scope that names a cgroup (or, now and then, none: ENOENT),
+		 * or larger with a zero tail; between the two, now and then
+		 * with what fits of an id (looked up, but no scope named).
+		 */
 		__u64 *w = (__u64 *)b->blob;
 
 		c->cmd = FSCONFIG_SET_BINARY;
-		c->aux = below(r, 4) ? 32 : 32 + below(r, 4096 - 32 + 1);
-		memset(b->blob, 0, c->aux);
-		for (i = 0; i < F_NR; i++) {
-			w[i] = valid_mask(r, i);
-			c->next.m[i] = w[i];
+		switch (below(r, 6)) {
+		case 0:
+		case 1:
+			c->aux = VER0;
+			break;
+		case 2:
+		case 3:
+			c->aux = VER1;
+			break;
+		default:
+			c->aux = VER0 + below(r, 4096 - VER0 + 1);
 		}
-		c->next.set = (1 << F_NR) - 1;
+		memset(b->blob, 0, c->aux);
+		for (i = 0; i < F_NR; i++)
+			w[i] = valid_mask(r, i);
+		if (c->aux >= VER1) {
+			w[F_NR] = some_cgroup(r, fds);
+			if (below(r, 8) == 0) {
+				w[F_NR] = no_cgroup(r, fds);
+				c->err = -ENOENT;
+			}
+		} else if (c->aux > VER0 && below(r, 2)) {
+			/* Only ids that fit whole: a cut one may name any cgroup. */
+			bool gone = below(r, 4) == 0;
+			__u64 id = gone ? fds->no_cgroup[0] : some_cgroup(r, fds);
+
+			if (partial_id(w, c->aux, id) != id)
+				memset(&b->blob[VER0], 0, c->aux - VER0);
+			else if (id && gone)
+				c->err = -ENOENT;
+		}
+		abilities_next(&c->next, w, c->aux);
 		c->value = b->blob;
+	} else if (k < 30) {
+		/* delegate_cgroup: replaces the scope alone; "0" clears it. */
+		static const char *const not_a_number[] = {
+			"", "x", "0x", "-1", " 1", "1 ", "0x1g", "08", "1:2",
+			"18446744073709551616", "0x10000000000000000",
+		};
+		__u64 id = some_cgroup(r, fds);
+
+		c->cmd = FSCONFIG_SET_STRING;
+		c->key = "delegate_cgroup";
+		c->value = b->str;
+		switch (below(r, 8)) {
+		case 0:
+			snprintf(b->str, sizeof(b->str), "%s",
+				 not_a_number[below(r, ARRAY_SIZE(not_a_number))]);
+			c->err = -EINVAL;
+			break;
+		case 1:
+			snprintf(b->str, sizeof(b->str), "%llu",
+				 (unsigned long long)no_cgroup(r, fds));
+			c->err = -ENOENT;
+			break;
+		case 2:
+			snprintf(b->str, sizeof(b->str), "0x%llx", (unsigned long long)id);
+			break;
+		case 3:
+			snprintf(b->str, sizeof(b->str), "0%llo\n", (unsigned long long)id);
+			break;
+		default:
+			snprintf(b->str, sizeof(b->str), "%llu", (unsigned long long)id);
+		}
+		c->next.scope = id;
+		c->next.set |= SET_SCOPE;
 	} else if (k < 35) {
 		/* A valid struct but one mask with a bit it may not have. */
 		__u64 *w = (__u64 *)b->blob, bad;
+		bool gone = false;
 
 		c->cmd = FSCONFIG_SET_BINARY;
 		c->aux = below(r, 2) ? 32 : 64;
 		memset(b->blob, 0, c->aux);
 		for (i = 0; i < F_NR; i++)
 			w[i] = valid_mask(r, i);
+		/* A bad mask is refused before the scope is looked up. */
+		if (c->aux > VER1) {
+			gone = below(r, 2);
+			w[F_NR] = gone ? no_cgroup(r, fds) : some_cgroup(r, fds);
+		}
 		if (f == F_CMDS && below(r, 2))
 			bad = 1ULL << below(r, field_count[F_CMDS]);	/* maybe not gated */
 		else
@@ -281,9 +425,9 @@ static void gen_call(struct rng *r, struct call *c, const struct model *cur, boo
 		} else {
 			/* It was a gated command after all. */
 			w[f] = (w[f] == ANY ? 0 : w[f]) | bad;
-			for (i = 0; i < F_NR; i++)
-				c->next.m[i] = w[i];
-			c->next.set = (1 << F_NR) - 1;
+			abilities_next(&c->next, w, c->aux);
+			if (gone)
+				c->err = -ENOENT;
 		}
 		c->value = b->blob;
 	} else if (k < 45) {
@@ -314,15 +458,16 @@ static void gen_call(struct rng *r, struct call *c, const struct model *cur, boo
 			c->err = -EINVAL;
 		} else if (size > 4096) {
 			c->err = -E2BIG;
-		} else if (size > 32 && garbage) {
-			b->blob[32 + below(r, size - 32)] = 1 + below(r, 255);
+		} else if (size > VER1 && garbage) {
+			/* Past cgroup_id: a field this kernel does not know. */
+			b->blob[VER1 + below(r, size - VER1)] = 1 + below(r, 255);
 			/* The tail is checked first: bad masks too give E2BIG. */
 			if (below(r, 2))
-				memset(b->blob, 0xa5, 32);
+				memset(b->blob, 0xa5, VER1);
 			c->err = -E2BIG;
 		} else {
-			c->next.set = (1 << F_NR) - 1;
-			memset(c->next.m, 0, sizeof(c->next.m));
+			/* Zeroes: 33 bytes leave the scope, 40 and more clear it. */
+			abilities_next(&c->next, (const __u64 *)b->blob, size);
 		}
 	} else if (k < 50) {
 		/* A blob for any other key. */
@@ -504,16 +649,17 @@ static const char *cmd_name(unsigned int cmd)
 
 static void describe(const struct call *c, char *out, size_t len)
 {
-	char v[80] = "";
+	char v[128] = "";
 
 	if (c->cmd == FSCONFIG_SET_STRING && c->value)
 		snprintf(v, sizeof(v), " '%.60s'", (const char *)c->value);
-	else if (c->cmd == FSCONFIG_SET_BINARY && c->value && c->aux >= 32)
-		snprintf(v, sizeof(v), " %llx %llx %llx %llx",
+	else if (c->cmd == FSCONFIG_SET_BINARY && c->value && !c->vfs_err && c->aux >= VER0)
+		snprintf(v, sizeof(v), " %llx %llx %llx %llx cgroup %llu",
 			 (unsigned long long)((__u64 *)c->value)[0],
 			 (unsigned long long)((__u64 *)c->value)[1],
 			 (unsigned long long)((__u64 *)c->value)[2],
-			 (unsigned long long)((__u64 *)c->value)[3]);
+			 (unsigned long long)((__u64 *)c->value)[3],
+			 c->aux >= VER1 ? (unsigned long long)((__u64 *)c->value)[4] : 0ULL);
 	snprintf(out, len, "%s %.40s aux %d%s", cmd_name(c->cmd), c->key, c->aux, v);
 }
 
@@ -690,7 +836,20 @@ static int check_mountinfo(pid_t pid, const struct model *mdl, char *why, size_t
 	for (f = 0; f < F_NR; f++)
 		if (check_mountinfo_field(opts, f, mdl->m[f], why, len))
 			return -1;
-	return 0;
+	/* The scope last, in decimal, only when there is one. */
+	if (!mdl->scope) {
+		if (!strstr(opts, "delegate_cgroup"))
+			return 0;
+	} else {
+		size_t n = strlen(opts);
+
+		snprintf(flag, sizeof(flag), ",delegate_cgroup=%llu",
+			 (unsigned long long)mdl->scope);
+		if (n >= strlen(flag) && !strcmp(opts + n - strlen(flag), flag))
+			return 0;
+	}
+	snprintf(why, len, "scope %llu: '%.1000s'", (unsigned long long)mdl->scope, opts);
+	return -1;
 }
 
 /* What a token's fdinfo must say: its superblock's current masks. */
@@ -732,6 +891,11 @@ static int check_fdinfo(int token, const struct model *mdl, char *why, size_t le
 	snprintf(want, sizeof(want), "delegation:\t%s\n", empty ? "revoked" : "live");
 	if (!strstr(info, want)) {
 		snprintf(why, len, "want '%s' in '%s'", want, info);
+		return -1;
+	}
+	snprintf(want, sizeof(want), "cgroup_scope:\t%llu\n", (unsigned long long)mdl->scope);
+	if (mdl->scope ? !strstr(info, want) : !!strstr(info, "cgroup_scope:")) {
+		snprintf(why, len, "scope %llu: '%s'", (unsigned long long)mdl->scope, info);
 		return -1;
 	}
 	return 0;
@@ -789,7 +953,76 @@ FIXTURE(storm) {
 	struct rng r;
 	unsigned long budget_calls;
 	double budget_s;
+	char cgroup[128];	/* the test's cgroup, or "" */
+	bool cgroup_mounted;	/* cgroup2 mounted at CGMNT by the test */
 };
+
+static __u64 inode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Cgroups for scopes: the cgroup2 root, one the test makes and a child of
+ * it (their ids are their inode numbers on 64-bit kernels), and ids that
+ * name no cgroup2 directory: a cgroup made and removed (ids are not
+ * reused) and a file of one.  Without cgroup2 there are none: every scope
+ * is 0 or names nothing.
+ */
+static void cgroups_setup(char *dir, size_t len, bool *mounted, struct fds *fds)
+{
+	const char *root = "/sys/fs/cgroup";
+	char path[192];
+	struct statfs st;
+
+	dir[0] = '\0';
+	if (statfs(root, &st) || st.f_type != CGROUP2_SUPER_MAGIC) {
+		root = CGMNT;
+		mkdir(root, 0755);
+		if (mount("none", root, "cgroup2", 0, NULL)) {
+			ksft_print_msg("storm: no cgroup2 (%s): no scopes\n", strerror(errno));
+			return;
+		}
+		*mounted = true;
+	}
+	fds->cgroup[0] = inode_of(root);
+	snprintf(dir, len, "%s/bpffs-storm-%d", root, getpid());
+	if (mkdir(dir, 0755)) {
+		ksft_print_msg("storm: %s: %s: no scopes\n", dir, strerror(errno));
+		dir[0] = '\0';
+		return;
+	}
+	fds->cgroup[1] = inode_of(dir);
+	snprintf(path, sizeof(path), "%s/child", dir);
+	if (!mkdir(path, 0755))
+		fds->cgroup[2] = inode_of(path);
+	snprintf(path, sizeof(path), "%s/gone", dir);
+	if (!mkdir(path, 0755)) {
+		fds->no_cgroup[0] = inode_of(path);
+		rmdir(path);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fds->no_cgroup[1] = inode_of(path);
+	ksft_print_msg("storm: scopes: cgroups %llu %llu %llu, none %llu %llu\n",
+		       (unsigned long long)fds->cgroup[0], (unsigned long long)fds->cgroup[1],
+		       (unsigned long long)fds->cgroup[2], (unsigned long long)fds->no_cgroup[0],
+		       (unsigned long long)fds->no_cgroup[1]);
+}
+
+static void cgroups_teardown(const char *dir, bool mounted)
+{
+	char path[192];
+
+	if (dir[0]) {
+		snprintf(path, sizeof(path), "%s/child", dir);
+		rmdir(path);
+		rmdir(dir);
+	}
+	if (mounted)
+		umount2(CGMNT, MNT_DETACH);
+}
 
 FIXTURE_SETUP(storm)
 {
@@ -808,6 +1041,7 @@ FIXTURE_SETUP(storm)
 	ASSERT_GE(self->fds.userns_same, 0);
 	ASSERT_GE(self->fds.userns_init, 0);
 	ASSERT_GE(self->fds.not_userns, 0);
+	cgroups_setup(self->cgroup, sizeof(self->cgroup), &self->cgroup_mounted, &self->fds);
 	seed = env_ul("BPFFS_STORM_SEED", 0);
 	if (!seed)
 		seed = (__u64)time(NULL) ^ ((__u64)getpid() << 32);
@@ -825,6 +1059,8 @@ FIXTURE_TEARDOWN(storm)
 	close(self->fds.not_userns);
 	EXPECT_EQ(agent_stop(&self->a), 0);
 	munmap(self->b.blob, BIG + 1);
+	/* After the instances went: a scope holds no reference to its cgroup. */
+	cgroups_teardown(self->cgroup, self->cgroup_mounted);
 }
 
 static void report(const char *part, const struct counts *c, double secs)
@@ -869,7 +1105,9 @@ TEST_F_TIMEOUT(storm, fresh_context, 600)
 			  -EPERM);
 		EXPECT_EQ(agent_do(&self->a, OP_SET_FLAG, 0, "delegate", NULL, NULL, NULL, 0),
 			  -EPERM);
-		cnt.unpriv += 3;
+		EXPECT_EQ(agent_do(&self->a, OP_SET_STRING, 0, "delegate_cgroup", "0", NULL, NULL,
+				   0), -EPERM);
+		cnt.unpriv += 4;
 		ASSERT_EQ(storm(ctx, &self->r, n - n / 2, &mdl, false, &self->b, &self->fds,
 				&cnt), 0);
 		ASSERT_EQ(set_flag(ctx, "delegate"), 0);
@@ -957,6 +1195,8 @@ TEST_F_TIMEOUT(storm, reconfigure, 600)
 			for (f = 0; f < F_NR; f++)
 				if (req.set & 1 << f)
 					live.m[f] = req.m[f];
+			if (req.set & SET_SCOPE)
+				live.scope = req.scope;
 			cnt.reconfigures++;
 		}
 		if (cnt.rounds % 16 == 5) {

@@ -14,6 +14,12 @@
 //! appear (the privileged side has revoked the delegation by then) and
 //! checks that the same token and fd are refused.  It exits 0 only if all
 //! behaved.
+//!
+//! `libbpf-client --cgroup-scope PATH INSIDE OUTSIDE...` expects a bpffs
+//! that delegates cgroup_sock_addr programs for BPF_CGROUP_INET4_CONNECT,
+//! scoped to the cgroup2 directory INSIDE: it loads one through a token and
+//! checks that `bpf_prog_attach()` and `bpf_link_create()` work on INSIDE
+//! and are refused (EPERM) on each OUTSIDE.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -25,6 +31,9 @@ use libbpf_sys as bpf;
 
 /// `r0 = 0; exit`, as little-endian `struct bpf_insn`s.
 const PROG: [u64; 2] = [0xb7, 0x95];
+
+/// `r0 = 1; exit`: a cgroup program that allows everything.
+const PROG_ALLOW: [u64; 2] = [0x1_0000_00b7, 0x95];
 
 /// One 32-bit signed int, the smallest useful BTF.
 fn btf_blob() -> Vec<u8> {
@@ -97,7 +106,122 @@ fn prog_load(token_fd: i32) -> i32 {
     }
 }
 
+fn token_create(bpffs_fd: i32) -> i32 {
+    // SAFETY: an all-zero `bpf_token_create_opts` with its size set is valid.
+    let mut topts: bpf::bpf_token_create_opts = unsafe { zeroed() };
+    topts.sz = size_of::<bpf::bpf_token_create_opts>() as _;
+    // SAFETY: `bpffs_fd` is open and `topts` is valid and sized.
+    unsafe { bpf::bpf_token_create(bpffs_fd, &mut topts) }
+}
+
+/// A cgroup_sock_addr program for connect() over IPv4, through a token.
+fn cgroup_prog_load(token_fd: i32) -> i32 {
+    let license = CString::new("GPL").unwrap_or_default();
+    // SAFETY: an all-zero `bpf_prog_load_opts` with its size set is valid.
+    let mut opts: bpf::bpf_prog_load_opts = unsafe { zeroed() };
+    opts.sz = size_of::<bpf::bpf_prog_load_opts>() as _;
+    opts.prog_flags = bpf::BPF_F_TOKEN_FD;
+    opts.token_fd = token_fd as u32;
+    opts.expected_attach_type = bpf::BPF_CGROUP_INET4_CONNECT;
+    // SAFETY: `PROG_ALLOW` holds two valid `struct bpf_insn`s, the license
+    // is NUL-terminated and `opts` is valid and sized.
+    unsafe {
+        bpf::bpf_prog_load(
+            bpf::BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+            std::ptr::null(),
+            license.as_ptr(),
+            PROG_ALLOW.as_ptr().cast(),
+            PROG_ALLOW.len() as _,
+            &mut opts,
+        )
+    }
+}
+
+/// `--cgroup-scope PATH INSIDE OUTSIDE...`: the number of checks that failed.
+fn cgroup_scope(path: &str, inside: &str, outside: &[String]) -> usize {
+    let open = |p: &str| File::open(p).map_err(|e| eprintln!("# {p}: {e}")).ok();
+    let (Some(root), Some(inside_dir)) = (open(path), open(inside)) else {
+        return 1;
+    };
+    let token = token_create(root.as_raw_fd());
+    if token < 0 {
+        eprintln!(
+            "# bpf_token_create: {}",
+            std::io::Error::from_raw_os_error(-token)
+        );
+        return 1;
+    }
+    let prog = cgroup_prog_load(token);
+    if prog < 0 {
+        eprintln!(
+            "# token: bpf_prog_load(cgroup_sock_addr): {}",
+            std::io::Error::from_raw_os_error(-prog)
+        );
+        return 1;
+    }
+    eprintln!("# token: bpf_prog_load(cgroup_sock_addr, cgroup_inet4_connect): ok");
+    let attach = bpf::BPF_CGROUP_INET4_CONNECT;
+    let mut failed = 0;
+    let expect = |what: String, ret: i32, want: i32| -> usize {
+        let got = if ret < 0 { -ret } else { 0 };
+        let shown = if got == 0 {
+            "ok".to_string()
+        } else {
+            std::io::Error::from_raw_os_error(got).to_string()
+        };
+        let verdict = if got == want { "as it should" } else { "WRONG" };
+        eprintln!("# {what}: {shown} ({verdict})");
+        usize::from(got != want)
+    };
+    let mut targets = vec![(Some(inside_dir), inside, 0)];
+    targets.extend(outside.iter().map(|o| (open(o), o.as_str(), libc::EPERM)));
+    for (dir, name, want) in targets {
+        let Some(dir) = dir else {
+            failed += 1;
+            continue;
+        };
+        let cg = dir.as_raw_fd();
+        // A scoped program attaches only as one of several: a legacy
+        // attachment (flags 0) would replace the one already there.
+        // SAFETY: `prog` and `cg` are open fds; no options.
+        let ret = unsafe { bpf::bpf_prog_attach(prog, cg, attach, 0) };
+        failed += expect(format!("bpf_prog_attach (legacy) to {name}"), ret, libc::EPERM);
+        if ret == 0 {
+            // SAFETY: as above.
+            unsafe { bpf::bpf_prog_detach2(prog, cg, attach) };
+        }
+        // SAFETY: as above.
+        let ret = unsafe { bpf::bpf_prog_attach(prog, cg, attach, bpf::BPF_F_ALLOW_MULTI) };
+        failed += expect(format!("bpf_prog_attach (multi) to {name}"), ret, want);
+        if ret == 0 {
+            // SAFETY: as above.
+            unsafe { bpf::bpf_prog_detach2(prog, cg, attach) };
+        }
+        // SAFETY: as above; a null `opts` is libbpf's default.
+        let link = unsafe { bpf::bpf_link_create(prog, cg, attach, std::ptr::null()) };
+        failed += expect(format!("bpf_link_create on {name}"), link, want);
+        if link >= 0 {
+            // SAFETY: `link` is an fd this program owns.
+            unsafe { libc::close(link) };
+        }
+    }
+    failed
+}
+
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--cgroup-scope") {
+        let (Some(path), Some(inside)) = (args.get(2), args.get(3)) else {
+            eprintln!("usage: libbpf-client --cgroup-scope BPFFS_PATH INSIDE OUTSIDE...");
+            return ExitCode::from(2);
+        };
+        let failed = cgroup_scope(path, inside, &args[4..]);
+        if failed == 0 {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("# {failed} checks failed");
+        return ExitCode::FAILURE;
+    }
     let Some(path) = std::env::args().nth(1) else {
         eprintln!("usage: libbpf-client BPFFS_PATH");
         return ExitCode::from(2);
