@@ -2,7 +2,8 @@
 # Runs inside the VM: the main job's demonstration.  The privileged side's
 # CLI (bpf-delegate) delegates a bpffs to an unprivileged user's container,
 # which creates a map and loads a program through it with libbpf, is refused
-# a type it was not given, and loses everything after 'bpf-delegate reset'.
+# a type it was not given, and loses everything after 'bpf-delegate reset';
+# then a container scoped to its cgroup is refused an attach outside it.
 #   guest-demo.sh RESULTS SELFTEST_DIR
 results=$1 tests=$2
 exec >"$results/demo.txt" 2>&1
@@ -62,7 +63,28 @@ cmd bpf-delegate run --maps stack -- true
 bpf-delegate run --maps stack -- true
 [ $? = 2 ] || rc=1
 
-para "6. The kernel's own tests of the policy (KUnit, run at boot):"
+para "6. Programs that attach to cgroups.  Unscoped, a container could attach"
+say "   one to any cgroup it can open an fd of, the host's root included, and"
+say "   bpf-delegate warns about it:"
+cmd bpf-delegate run --user 1000 --cmds prog_load --progs cgroup_sock_addr --attachs cgroup_inet4_connect -- true
+bpf-delegate run --user 1000 --cmds prog_load --progs cgroup_sock_addr \
+	--attachs cgroup_inet4_connect -- true || rc=1
+say "   Scoped (--cgroup), the container runs in its own cgroup and its"
+say "   cgroup_sock_addr program attaches there as one of several programs"
+say "   (BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI, and BPF_LINK_CREATE), never"
+say "   as the one legacy program that would displace another, and is refused"
+say "   (EPERM) on the host's root cgroup and on a sibling cgroup:"
+cg=/sys/fs/cgroup
+grep -q "^[^ ]* $cg cgroup2 " /proc/mounts || mount -t cgroup2 cgroup2 "$cg" || rc=1
+mkdir -p "$cg/demo/ctr" "$cg/demo/other"
+cmd bpf-delegate run --user 1000 --cgroup "$cg/demo/ctr" --cmds prog_load --progs cgroup_sock_addr \
+	--attachs cgroup_inet4_connect -- libbpf_client --cgroup-scope /sys/fs/bpf "$cg/demo/ctr" "$cg" "$cg/demo/other"
+bpf-delegate run --user 1000 --cgroup "$cg/demo/ctr" --cmds prog_load --progs cgroup_sock_addr \
+	--attachs cgroup_inet4_connect -- \
+	"$tests/libbpf_client" --cgroup-scope /sys/fs/bpf "$cg/demo/ctr" "$cg" "$cg/demo/other" || rc=1
+rmdir "$cg/demo/ctr" "$cg/demo/other" "$cg/demo" 2>/dev/null
+
+para "7. The kernel's own tests of the policy (KUnit, run at boot):"
 dmesg | sed -n 's/^\[[ 0-9.]*\] *//p' | grep -E '^(# Subtest|ok|not ok|    (ok|not ok))' | sed 's/^/  /'
 rm -rf "$tmp"
 if [ $rc = 0 ]; then

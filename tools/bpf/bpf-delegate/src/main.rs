@@ -22,6 +22,17 @@
 //! masks are the kernel's own: the policy files of `kernel/bpf/delegation/`
 //! are compiled into this tool.
 //!
+//! `--cgroup PATH` scopes where the container's programs attach to cgroups
+//! (`cgroup_id` of `struct bpf_delegation_opts` VER1): PATH and below only,
+//! as one of several programs (`BPF_F_ALLOW_MULTI` or a link), never as
+//! `BPF_LSM_CGROUP`.  PATH is resolved without following symlinks and must
+//! not be the cgroup2 root.  `--cgroup none` clears a scope.  Without
+//! `--cgroup`, the tool sends the VER0 struct, which replaces the masks and
+//! leaves the scope an instance has as it is (a new one has none); a
+//! delegated cgroup program of an instance without a scope attaches to any
+//! cgroup the container can open an fd of, the host's root included, and
+//! the tool says so on stderr.
+//!
 //! `run` starts a command as a container (a new user and mount namespace)
 //! with a delegated bpffs.  The command is the container's, not the
 //! operator's: it never runs as the host's uid or gid 0 unless asked
@@ -35,21 +46,25 @@
 
 mod session;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{IoSlice, IoSliceMut, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bpf_delegation_host::policy::{self, Field, Masks, State};
+use bpf_delegation_host::policy::{self, Field, Masks, Opts, State};
 use bpf_delegation_host::text;
 use clap::{Args, Parser, Subcommand};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::fs::{
-    fstat, fstatfs, open, openat2, stat, statx, AtFlags, Mode, OFlags, ResolveFlags, StatxFlags,
-    CWD,
+    fstat, fstatfs, open, openat, openat2, stat, statat, statx, AtFlags, FileType, Mode, OFlags,
+    ResolveFlags, StatxAttributes, StatxFlags, CWD,
 };
 use rustix::io::Errno;
 use rustix::mount::{
@@ -67,6 +82,12 @@ use rustix::thread::{unshare_unsafe, UnshareFlags};
 const BPF_FS_MAGIC: u64 = 0xcafe_4a11;
 /// The filesystem of /proc/PID/ns/* and of their bind mounts.
 const NSFS_MAGIC: u64 = 0x6e73_6673;
+/// cgroup v2, whose directories' ids scope attachments.
+const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
+/// A cgroup v1 hierarchy: its directories are no cgroup2 ids.
+const CGROUP_SUPER_MAGIC: u64 = 0x0027_e0eb;
+/// At most this many directories are looked at to find a cgroup by its id.
+const CGROUP_SEARCH_MAX: usize = 100_000;
 /// How many messages an fs_context log keeps: the most recent ones.
 const LOG_MESSAGES: usize = 8;
 /// At most this many messages are read from an fs_context log at once.
@@ -121,14 +142,35 @@ Examples:
   bpf-delegate run --user 1000 --pid-file /run/ctr1.pid --cmds map_create \\
       --maps stack -- sleep infinity
 
+  # cgroup programs, scoped to the container's own cgroup (a cgroup2
+  # directory on the host, delegated to the container by cgroup v2 rules):
+  # they attach there and below, nowhere else, and only with
+  # BPF_F_ALLOW_MULTI or as links (a legacy attachment would replace the
+  # program already there, the host's included); BPF_LSM_CGROUP is refused.
+  # 'run' also starts the command in that cgroup.  The path is not followed
+  # through symlinks, and the cgroup2 root is refused (it is no scope).
+  bpf-delegate run --user 1000 --cgroup /sys/fs/cgroup/ctr1 \\
+      --cmds map_create,prog_load --progs cgroup_skb \\
+      --attachs cgroup_inet_ingress,cgroup_inet_egress -- sh
+  bpf-delegate set --pid 1234 --cgroup /sys/fs/cgroup/ctr1 --cmds prog_load \\
+      --progs cgroup_skb --attachs cgroup_inet_egress
+  # 'set' without --cgroup replaces the masks and keeps the scope each
+  # instance has; --cgroup none takes it away.  Without a scope a delegated
+  # cgroup program attaches to any cgroup the container can open, the
+  # host's root included (the tool warns).  Programs attached before a
+  # narrowing stay attached: detach them on the host (bpftool cgroup
+  # detach) or remove their cgroup.
+  bpf-delegate set --pid 1234 --cmds map_create --maps stack
+  bpf-delegate set --pid 1234 --cgroup none --cmds map_create --maps stack
+
 Names are the kernel's (enum bpf_cmd, bpf_map_type, bpf_prog_type,
 bpf_attach_type), any case, with or without their BPF_ prefixes, separated by
 ',' or ':'; numbers and \"any\" work too.  Exit codes: 0 done, 1 refused by the
 kernel or no instance of the user namespace found (nothing changed), 2 usage,
 3 an instance does not say what was asked after a change, or could not be
 read back (the change stays made; the message says what it was); a closed
-standard output ends the tool with 1; 'run' exits with the command's status, or 1 if revoking its instance
-after the command exited failed.";
+standard output ends the tool with 1; 'run' exits with the command's status,
+or 1 if revoking its instance after the command exited failed.";
 
 #[derive(Parser)]
 #[command(name = "bpf-delegate", version, about, after_help = EXAMPLES)]
@@ -166,7 +208,8 @@ enum Cmd {
         command: Vec<OsString>,
     },
     /// Replace what a mounted bpffs, or every bpffs of a user namespace,
-    /// delegates.
+    /// delegates: the masks, and the cgroup scope only with --cgroup
+    /// (without it each instance keeps the scope it has).
     Set {
         #[command(flatten)]
         target: Target,
@@ -174,7 +217,9 @@ enum Cmd {
         masks: MaskArgs,
     },
     /// Revoke everything a mounted bpffs, or every bpffs of a user
-    /// namespace, delegates.
+    /// namespace, delegates: all four masks become empty.  A cgroup scope
+    /// is kept (the VER0 struct is sent), which is harmless: nothing is
+    /// delegated to attach anywhere.
     Reset {
         #[command(flatten)]
         target: Target,
@@ -202,6 +247,16 @@ struct MaskArgs {
     /// that sets none has).
     #[arg(long, default_value = "")]
     attachs: String,
+    /// Scope the delegated programs' cgroup attachments to this cgroup2
+    /// directory and below it (the container's own cgroup), as the host
+    /// sees it, never following a symlink; not the cgroup2 root.  Scoped
+    /// programs attach only with BPF_F_ALLOW_MULTI or as links, and never
+    /// as lsm_cgroup.  `run` also starts the command in it.  `none`: no
+    /// scope (clears the one an instance has).  Without --cgroup, `set`
+    /// keeps each instance's scope and `run` has none; a delegated program
+    /// without a scope attaches to any cgroup the container can open.
+    #[arg(long, value_name = "PATH|none")]
+    cgroup: Option<String>,
 }
 
 /// One mounted instance (PATH), or every instance of a user namespace
@@ -386,28 +441,411 @@ impl MaskArgs {
             progs: parse_field(Field::Progs, &self.progs)?,
             attachs: parse_field(Field::Attachs, &self.attachs)?,
         };
-        policy::parse_blob(&blob(&masks)).map_err(|e| usage(e.to_string()))
+        let ask = Ask { masks, scope: None };
+        policy::parse_blob(&blob(&ask))
+            .map(|o| o.masks)
+            .map_err(|e| usage(e.to_string()))
+    }
+
+    /// What to delegate: the masks and what `--cgroup` asks of the scope
+    /// (its directory, if any, kept open).
+    fn abilities(&self) -> Res<(Ask, Option<Cgroup>)> {
+        let masks = self.masks()?;
+        let cgroup = match self.cgroup.as_deref() {
+            None => return Ok((Ask { masks, scope: None }, None)),
+            Some(NO_SCOPE) => None,
+            Some(path) => Some(Cgroup::open(path)?),
+        };
+        let scope = Some(cgroup.as_ref().map_or(0, |c| c.id));
+        Ok((Ask { masks, scope }, cgroup))
     }
 }
 
-/// `struct bpf_delegation_opts`, version 0.
-fn blob(m: &Masks) -> [u8; policy::OPTS_SIZE_VER0] {
-    let mut b = [0u8; policy::OPTS_SIZE_VER0];
-    for (i, f) in Field::ALL.into_iter().enumerate() {
-        b[i * 8..i * 8 + 8].copy_from_slice(&m.get(f).to_ne_bytes());
+/// `--cgroup none`: no scope.
+const NO_SCOPE: &str = "none";
+
+/// One change of what an instance delegates: the four masks, and the
+/// cgroup scope when it is named (0: none).  `scope: None` sends the VER0
+/// struct, which the kernel takes as replacing the masks and leaving the
+/// scope as it is, so that narrowing never unscopes an instance by the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ask {
+    masks: Masks,
+    scope: Option<u64>,
+}
+
+impl Ask {
+    /// Revokes everything: no mask has a bit.  The scope stays, which is
+    /// harmless (nothing is delegated to attach anywhere) and works on a
+    /// kernel that knows only VER0.
+    const REVOKE: Ask = Ask {
+        masks: Masks {
+            cmds: 0,
+            maps: 0,
+            progs: 0,
+            attachs: 0,
+        },
+        scope: None,
+    };
+
+    /// What an instance whose scope was `before` delegates after this.
+    fn after(&self, before: u64) -> Opts {
+        Opts {
+            masks: self.masks,
+            cgroup_id: self.scope.unwrap_or(before),
+        }
+    }
+}
+
+/// Program types that attach to cgroups, with the attach types they attach
+/// there with (upstream's attach_type_to_prog_type()).
+const CGROUP_PROGS: &[(&str, &[&str])] = &[
+    ("cgroup_skb", &["cgroup_inet_ingress", "cgroup_inet_egress"]),
+    (
+        "cgroup_sock",
+        &[
+            "cgroup_inet_sock_create",
+            "cgroup_inet_sock_release",
+            "cgroup_inet4_post_bind",
+            "cgroup_inet6_post_bind",
+        ],
+    ),
+    ("sock_ops", &["cgroup_sock_ops"]),
+    ("cgroup_device", &["cgroup_device"]),
+    (
+        "cgroup_sock_addr",
+        &[
+            "cgroup_inet4_bind",
+            "cgroup_inet6_bind",
+            "cgroup_inet4_connect",
+            "cgroup_inet6_connect",
+            "cgroup_udp4_sendmsg",
+            "cgroup_udp6_sendmsg",
+            "cgroup_udp4_recvmsg",
+            "cgroup_udp6_recvmsg",
+            "cgroup_inet4_getpeername",
+            "cgroup_inet6_getpeername",
+            "cgroup_inet4_getsockname",
+            "cgroup_inet6_getsockname",
+            "cgroup_unix_connect",
+            "cgroup_unix_sendmsg",
+            "cgroup_unix_recvmsg",
+            "cgroup_unix_getpeername",
+            "cgroup_unix_getsockname",
+        ],
+    ),
+    ("cgroup_sysctl", &["cgroup_sysctl"]),
+    (
+        "cgroup_sockopt",
+        &["cgroup_getsockopt", "cgroup_setsockopt"],
+    ),
+    ("lsm", &["lsm_cgroup"]),
+];
+
+/// The program types of `m` that attach to cgroups, each with an attach type
+/// it attaches there with in `m` too (a socket filter, or attach type 0
+/// alone, is not one).
+fn cgroup_programs(m: &Masks) -> Vec<&'static str> {
+    let has = |field: Field, name: &str| {
+        text::lookup(field, name.as_bytes())
+            .and_then(|v| 1u64.checked_shl(v))
+            .is_some_and(|bit| m.get(field) & bit != 0)
+    };
+    CGROUP_PROGS
+        .iter()
+        .filter(|(prog, attachs)| {
+            has(Field::Progs, prog) && attachs.iter().any(|a| has(Field::Attachs, a))
+        })
+        .map(|&(prog, _)| {
+            if prog == "lsm" {
+                LSM_CGROUP_PROGS
+            } else {
+                prog
+            }
+        })
+        .collect()
+}
+
+/// What to say when `m` is delegated with cgroup scope `scope` (0: none),
+/// if anything: without one, which cgroup programs attach anywhere; with
+/// one, that lsm_cgroup programs do not attach at all.
+fn scope_warning(m: &Masks, scope: u64) -> Option<String> {
+    if scope == 0 {
+        unscoped_warning(m)
+    } else {
+        lsm_cgroup_warning(m)
+    }
+}
+
+/// Says `scope_warning()` on stderr, once per text.
+fn warn_scopes(warnings: impl IntoIterator<Item = Option<String>>) {
+    let mut said = Vec::new();
+    for w in warnings.into_iter().flatten() {
+        if !said.contains(&w) {
+            say_error(&format!("bpf-delegate: {w}"));
+            said.push(w);
+        }
+    }
+}
+
+/// What to say when `m` is delegated with a cgroup scope, if anything.
+fn lsm_cgroup_warning(m: &Masks) -> Option<String> {
+    if !cgroup_programs(m).contains(&LSM_CGROUP_PROGS) {
+        return None;
+    }
+    Some(
+        "warning: delegating lsm programs with attach type lsm_cgroup to an instance \
+         with a cgroup scope: scoped instances refuse BPF_LSM_CGROUP attaches (its \
+         hooks run for the cgroup of whatever task is current, which no scope \
+         contains)"
+            .into(),
+    )
+}
+
+/// What `cgroup_programs()` calls lsm programs of attach type lsm_cgroup.
+const LSM_CGROUP_PROGS: &str = "lsm (lsm_cgroup)";
+
+/// What to say when `m` is delegated without a cgroup scope, if anything.
+fn unscoped_warning(m: &Masks) -> Option<String> {
+    let progs = cgroup_programs(m);
+    if progs.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "warning: delegating {} without a cgroup scope lets the container attach \
+         them to any cgroup it can open, including the host's root; use --cgroup \
+         PATH (the container's own cgroup)",
+        progs.join(", ")
+    ))
+}
+
+/// A cgroup2 directory named by `--cgroup`, held open from the moment its id
+/// is taken, and that id.
+struct Cgroup {
+    path: String,
+    dir: OwnedFd,
+    id: u64,
+}
+
+/// `FILEID_KERNFS`: a kernfs file handle, whose 8 bytes are the node's id,
+/// which for a cgroup2 directory is its cgroup id.
+const FILEID_KERNFS: libc::c_int = 0xfe;
+
+/// The id of the root of the cgroup2 hierarchy (`cgrp_dfl_root`).
+const CGROUP_ROOT_ID: u64 = 1;
+
+impl Cgroup {
+    /// Opens `path` (on the host: in the tool's own mount namespace)
+    /// without following a symlink, and refuses anything but a cgroup2
+    /// directory below the root of the hierarchy.
+    fn open(path: &str) -> Res<Cgroup> {
+        let not_cgroup2 = |why: &str| {
+            usage(format!(
+                "--cgroup {path}: not a cgroup2 directory ({why}); give the container's \
+                 cgroup below the cgroup2 mount, such as /sys/fs/cgroup/..."
+            ))
+        };
+        let dir = open_dir_nofollow(path).map_err(|e| match e {
+            Errno::NOTDIR => not_cgroup2("not a directory"),
+            Errno::LOOP => usage(format!(
+                "--cgroup {path}: ELOOP: a symlink on the way, and symlinks are not \
+                 followed; give the cgroup's own path"
+            )),
+            e => usage(format!("--cgroup {path}: {}: {e}", errno_name(e))),
+        })?;
+        let st = fstatfs(&dir).map_err(|e| refused(&format!("--cgroup {path}"), e, None))?;
+        #[allow(clippy::unnecessary_cast)]
+        match st.f_type as u64 {
+            CGROUP2_SUPER_MAGIC => {}
+            CGROUP_SUPER_MAGIC => return Err(not_cgroup2("a cgroup v1 hierarchy")),
+            other => {
+                return Err(not_cgroup2(&format!(
+                    "on a filesystem of type {other:#x}, not cgroup2"
+                )))
+            }
+        }
+        let id = cgroup_id(&dir).map_err(|e| refused(&format!("--cgroup {path}"), e, None))?;
+        if id == CGROUP_ROOT_ID || is_hierarchy_root(&dir) {
+            return Err(usage(format!(
+                "--cgroup {path}: the root of the cgroup2 hierarchy (id {id}): every \
+                 cgroup is below it, so scoping to it is no scope; give the container's \
+                 own cgroup, or --cgroup none"
+            )));
+        }
+        Ok(Cgroup {
+            path: path.into(),
+            dir,
+            id,
+        })
+    }
+
+    /// Moves process `pid` into this cgroup.
+    fn enter(&self, pid: i32) -> Res<()> {
+        let what = |e: Errno| {
+            let hint = match e {
+                Errno::BUSY => {
+                    " (cgroup v2 takes processes only in a cgroup that enables no \
+                     controller for children: give a leaf)"
+                }
+                Errno::OPNOTSUPP => " (a threaded cgroup takes threads, not processes)",
+                _ => "",
+            };
+            Failure {
+                code: exit::REFUSED,
+                msg: format!(
+                    "--cgroup {}: moving the container (pid {pid}) into it: {}: {e}{hint}",
+                    self.path,
+                    errno_name(e)
+                ),
+            }
+        };
+        let procs = openat(
+            &self.dir,
+            "cgroup.procs",
+            OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )
+        .map_err(what)?;
+        rustix::io::write(&procs, format!("{pid}\n").as_bytes())
+            .map(|_| ())
+            .map_err(what)
+    }
+}
+
+/// Opens the directory `path` as `O_PATH`, never following a symlink or a
+/// magic link on the way (`ELOOP` if there is one): `openat2()` with
+/// `RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`, or, on a kernel without
+/// it, one component at a time.
+fn open_dir_nofollow(path: &str) -> Result<OwnedFd, Errno> {
+    match openat2(
+        CWD,
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Err(Errno::NOSYS) => open_dir_by_components(path),
+        r => r,
+    }
+}
+
+/// `open_dir_nofollow()` without `openat2()`: each component opened with
+/// `O_NOFOLLOW` from the one before, so a symlink anywhere is never
+/// followed (`ELOOP`).
+fn open_dir_by_components(path: &str) -> Result<OwnedFd, Errno> {
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    if path.is_empty() {
+        return Err(Errno::NOENT);
+    }
+    let start = if path.starts_with('/') { "/" } else { "." };
+    let mut dir = open(start, flags, Mode::empty())?;
+    for name in path.split('/').filter(|c| !c.is_empty()) {
+        dir = match openat(&dir, name, flags | OFlags::NOFOLLOW, Mode::empty()) {
+            Ok(next) => next,
+            // O_PATH | O_NOFOLLOW opens a symlink itself, which is no
+            // directory.
+            Err(Errno::NOTDIR)
+                if statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink) =>
+            {
+                return Err(Errno::LOOP)
+            }
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(dir)
+}
+
+/// Whether `dir` is the root of a mount of the whole cgroup2 hierarchy
+/// (one whose mountinfo root is "/"), as the tool's mount namespace has it.
+fn is_hierarchy_root(dir: &OwnedFd) -> bool {
+    let Ok(st) = statx(dir, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID) else {
+        return false;
+    };
+    let root = StatxAttributes::MOUNT_ROOT;
+    if !st.stx_attributes_mask.contains(root) || !st.stx_attributes.contains(root) {
+        return false;
+    }
+    let info = fs::read("/proc/self/mountinfo").unwrap_or_default();
+    find_mount(&info, st.stx_mnt_id).is_some_and(|l| l.fstype == b"cgroup2" && l.root == b"/")
+}
+
+/// The cgroup id of the cgroup2 directory `dir`: its kernfs file handle,
+/// or where there is none its inode number (the same on 64-bit kernels).
+fn cgroup_id(dir: &OwnedFd) -> Result<u64, Errno> {
+    #[repr(C)]
+    struct Handle {
+        bytes: libc::c_uint,
+        kind: libc::c_int,
+        id: [u8; 8],
+    }
+    let mut h = Handle {
+        bytes: 8,
+        kind: 0,
+        id: [0; 8],
+    };
+    let mut mount_id: libc::c_int = 0;
+    // SAFETY: name_to_handle_at(2) on an open fd writes a struct file_handle
+    // of at most `bytes` (8) bytes of handle into `h`, and `mount_id`.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_name_to_handle_at,
+            dir.as_raw_fd(),
+            c"".as_ptr(),
+            &mut h as *mut Handle,
+            &mut mount_id as *mut libc::c_int,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if r == 0 && h.bytes == 8 && h.kind == FILEID_KERNFS {
+        return Ok(u64::from_ne_bytes(h.id));
+    }
+    #[allow(clippy::unnecessary_cast)]
+    fstat(dir).map(|st| st.st_ino as u64)
+}
+
+/// `struct bpf_delegation_opts`: VER1 (the masks and `cgroup_id`) when the
+/// scope is named, else VER0 (the masks alone), which leaves the scope as
+/// it is.  A kernel that knows only VER0 takes VER1 with no scope too.
+fn blob(a: &Ask) -> Vec<u8> {
+    let mut b = Vec::with_capacity(policy::OPTS_SIZE_VER1);
+    for f in Field::ALL {
+        b.extend_from_slice(&a.masks.get(f).to_ne_bytes());
+    }
+    if let Some(id) = a.scope {
+        b.extend_from_slice(&id.to_ne_bytes());
     }
     b
 }
 
-/// What mountinfo shows for these masks.
-fn shown(m: &Masks) -> String {
+/// Sets `abilities` on the context `fc`.
+fn set_abilities(fc: &OwnedFd, a: &Ask) -> Res<()> {
+    fsconfig_set_binary(fc, "abilities", &blob(a)).map_err(|e| {
+        let mut f = refused("abilities", e, Some(fc.as_fd()));
+        match (e, a.scope) {
+            (Errno::TOOBIG, Some(id)) if id != 0 => f.msg.push_str(
+                " (this kernel does not know the cgroup scope, struct \
+                 bpf_delegation_opts VER1: delegate there without --cgroup)",
+            ),
+            (Errno::NOENT, Some(id)) if id != 0 => f.msg.push_str(&format!(
+                " (cgroup id {id} is gone: was the cgroup removed?)"
+            )),
+            _ => {}
+        }
+        f
+    })
+}
+
+/// What mountinfo shows for this delegation.
+fn shown(o: &Opts) -> String {
     let mut s = String::new();
     let _ = text::show(
         &mut s,
         &State {
             delegated: false,
             dead: false,
-            masks: *m,
+            masks: o.masks,
+            scope: o.cgroup_id,
         },
     );
     s
@@ -612,7 +1050,9 @@ fn check_ids(uid: u32, gid: u32, user_given: bool, allow_host_root: bool) -> Res
 }
 
 fn run(a: &RunArgs<'_>) -> Res<u8> {
-    let masks = a.masks.masks()?;
+    let (ask, cgroup) = a.masks.abilities()?;
+    // A new instance: without --cgroup it has no scope.
+    warn_scopes([scope_warning(&ask.masks, ask.scope.unwrap_or(0))]);
     let (uid, gid) = a.user.unwrap_or((
         rustix::process::getuid().as_raw(),
         rustix::process::getgid().as_raw(),
@@ -644,7 +1084,7 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
         .and_then(|p| pidfd_open(p, PidfdFlags::empty()))
         .map_err(|e| refused("pidfd_open(the container)", e, None));
     let result = pidfd.and_then(|fd| {
-        let instance = delegate(&ours, pid, uid, gid, &masks)?;
+        let instance = delegate(&ours, pid, uid, gid, &ask, cgroup.as_ref())?;
         Ok((fd, instance))
     });
     let (pidfd, instance) = match result {
@@ -722,18 +1162,28 @@ impl Instance {
                 f.msg
             ),
         };
-        fsconfig_set_binary(&self.pick, "abilities", &blob(&Masks::default()))
-            .map_err(|e| why(refused("abilities", e, Some(self.pick.as_fd()))))?;
+        set_abilities(&self.pick, &Ask::REVOKE).map_err(why)?;
         fsconfig_reconfigure(&self.pick)
             .map_err(|e| why(refused("reconfigure", e, Some(self.pick.as_fd()))))
     }
 }
 
-/// The privileged side of `run`: map the container's ids, take its
-/// context, consent for its user namespace only, and give it back; then
-/// take the instance's mount before it is attached and keep a handle on it.
-fn delegate(sock: &UnixStream, pid: i32, uid: u32, gid: u32, masks: &Masks) -> Res<Instance> {
+/// The privileged side of `run`: move the container into its cgroup (before
+/// it can exec anything), map its ids, take its context, consent for its
+/// user namespace only, and give it back; then take the instance's mount
+/// before it is attached and keep a handle on it.
+fn delegate(
+    sock: &UnixStream,
+    pid: i32,
+    uid: u32,
+    gid: u32,
+    ask: &Ask,
+    cgroup: Option<&Cgroup>,
+) -> Res<Instance> {
     recv_byte(sock)?;
+    if let Some(c) = cgroup {
+        c.enter(pid)?;
+    }
     write_map(pid, "setgroups", "deny")?;
     write_map(pid, "uid_map", &format!("0 {uid} 1"))?;
     write_map(pid, "gid_map", &format!("0 {gid} 1"))?;
@@ -751,8 +1201,7 @@ fn delegate(sock: &UnixStream, pid: i32, uid: u32, gid: u32, masks: &Masks) -> R
     // request, so a container cannot send a reconfigure context of its own
     // live instance to have consent recorded on it.
     fsconfig_set_flag(&fs, "delegate").map_err(|e| not_a_request(e, fs.as_fd()))?;
-    fsconfig_set_binary(&fs, "abilities", &blob(masks))
-        .map_err(|e| refused("abilities", e, Some(fs.as_fd())))?;
+    set_abilities(&fs, ask)?;
     send_byte(sock, 0)?;
     let mnt = recv_fd(sock)?;
     let instance = Instance::take(&mnt, userns.as_fd())?;
@@ -953,6 +1402,9 @@ fn mount_options(m: &Mounted) -> Res<String> {
 #[derive(Debug, PartialEq, Eq)]
 struct MountLine {
     id: u64,
+    /// The directory of the filesystem that is mounted.
+    root: Vec<u8>,
+    mount_point: Vec<u8>,
     fstype: Vec<u8>,
     super_options: Vec<u8>,
 }
@@ -988,6 +1440,8 @@ fn parse_mount_line(line: &[u8]) -> Option<MountLine> {
     let sep = 6 + fields.get(6..)?.iter().position(|f| *f == b"-")?;
     Some(MountLine {
         id: id.parse().ok()?,
+        root: unescape(fields.get(3)?),
+        mount_point: unescape(fields.get(4)?),
         fstype: unescape(fields.get(sep + 1)?),
         super_options: unescape(fields.get(sep + 3)?),
     })
@@ -1008,10 +1462,14 @@ fn delegation_part(opts: &str) -> String {
         .collect()
 }
 
-fn set(t: &Target, masks: &Masks) -> Res<u8> {
+fn set(t: &Target, ask: &Ask, cgroup: Option<&Cgroup>) -> Res<u8> {
+    // A scope named: what it means for the masks is known now.
+    if let Some(scope) = ask.scope {
+        warn_scopes([scope_warning(&ask.masks, scope)]);
+    }
     match &t.path {
-        Some(path) => set_mount(path, t.pid, masks),
-        None => set_userns(&open_userns(t)?, masks),
+        Some(path) => set_mount(path, t.pid, ask),
+        None => set_userns(&open_userns(t)?, ask, cgroup),
     }
 }
 
@@ -1022,29 +1480,56 @@ fn show(t: &Target) -> Res<u8> {
     }
 }
 
-/// Replaces what the bpffs mounted at `path` delegates.
-fn set_mount(path: &str, pid: Option<u32>, masks: &Masks) -> Res<u8> {
+/// Replaces what the bpffs mounted at `path` delegates: the masks, and the
+/// scope if `ask` names it (else the instance keeps the one it has).
+fn set_mount(path: &str, pid: Option<u32>, ask: &Ask) -> Res<u8> {
     let m = open_target(path, pid)?;
     let pick = pick(path, &m)?;
-    fsconfig_set_binary(&pick, "abilities", &blob(masks))
-        .map_err(|e| refused("abilities", e, Some(pick.as_fd())))?;
+    // The scope it has, which a change that does not name one keeps.
+    let before = match ask.scope {
+        Some(_) => 0,
+        None => {
+            let options = mount_options(&m).map_err(|f| nothing_changed(f.msg))?;
+            mount_scope(&options).map_err(|e| nothing_changed(format!("{path}: {e}")))?
+        }
+    };
+    let want = ask.after(before);
+    set_abilities(&pick, ask)?;
     fsconfig_reconfigure(&pick).map_err(|e| refused("reconfigure", e, Some(pick.as_fd())))?;
     // An old kernel ignores unknown keys: read the instance back.
     let applied = format!(
         "the abilities of {path} were set to {} ({})",
-        words(masks),
-        hex_masks(masks)
+        ask_words(ask),
+        hex_ask(ask)
     );
-    let opts = mount_options(&m)
+    let options = mount_options(&m)
         .map_err(|f| mismatch(format!("{applied}; reading them back failed: {}", f.msg)))?;
-    let got = delegation_part(&opts);
-    let want = shown(masks);
-    if got != want {
+    let got = delegation_part(&options);
+    let shown_want = shown(&want);
+    if got != shown_want {
         return Err(mismatch(format!(
-            "{applied}, but the instance shows '{got}' instead of '{want}'"
+            "{applied}, but the instance shows '{got}' instead of '{shown_want}'"
         )));
     }
+    if ask.scope.is_none() {
+        warn_scopes([scope_warning(&want.masks, want.cgroup_id)]);
+    }
     Ok(0)
+}
+
+/// The scope in a bpffs's super options: `delegate_cgroup=ID`, or 0.
+fn mount_scope(options: &str) -> Result<u64, String> {
+    let mut ids = options
+        .split(',')
+        .filter_map(|o| o.strip_prefix("delegate_cgroup="));
+    let scope = match ids.next() {
+        None => 0,
+        Some(id) => decimal_u64(id).ok_or_else(|| format!("'delegate_cgroup={id}' is no id"))?,
+    };
+    match ids.next() {
+        Some(_) => Err("delegate_cgroup shown twice".into()),
+        None => Ok(scope),
+    }
 }
 
 /// Shows what the bpffs mounted at `path` delegates.
@@ -1063,15 +1548,105 @@ fn show_mount(path: &str, pid: Option<u32>) -> Res<u8> {
         }
     );
     let mut any = false;
+    let mut scope = None;
     for o in opts.split(',').filter(|o| o.starts_with("delegate_")) {
+        if let Some(id) = o.strip_prefix("delegate_cgroup=") {
+            scope = Some(id);
+            continue;
+        }
         out.push_str(&format!("  {o}\n"));
         any = true;
     }
     if !any {
         out.push_str("  (nothing delegated)\n");
     }
+    let scope = match scope.map(|id| (id, decimal_u64(id))) {
+        None => CgroupNames::new().describe(0),
+        Some((_, Some(id))) => CgroupNames::new().describe(id),
+        Some((id, None)) => format!("'{id}' (not a cgroup id)"),
+    };
+    out.push_str(&format!("  cgroup: {scope}\n"));
     emit(&out)?;
     Ok(0)
+}
+
+/// Names cgroups by their id for people, as the host sees them: a cgroup2
+/// directory below the first mount of the whole cgroup2 hierarchy in the
+/// tool's mount namespace whose inode number is the id.
+struct CgroupNames {
+    /// That mount, if there is one.
+    root: Option<PathBuf>,
+    found: HashMap<u64, Option<PathBuf>>,
+}
+
+impl CgroupNames {
+    fn new() -> CgroupNames {
+        let info = fs::read("/proc/self/mountinfo").unwrap_or_default();
+        let root = info
+            .split(|&b| b == b'\n')
+            .filter_map(parse_mount_line)
+            .find(|l| l.fstype == b"cgroup2" && l.root == b"/")
+            .map(|l| PathBuf::from(std::ffi::OsStr::from_bytes(&l.mount_point)));
+        CgroupNames {
+            root,
+            found: HashMap::new(),
+        }
+    }
+
+    /// "none (any cgroup)" for no scope, else "PATH (id N)", or "id N (not
+    /// found)" when no cgroup2 directory has it (any more).
+    fn describe(&mut self, id: u64) -> String {
+        if id == 0 {
+            return "none (any cgroup)".into();
+        }
+        let Some(root) = &self.root else {
+            return format!("id {id} (not found: no cgroup2 mount)");
+        };
+        let found = self
+            .found
+            .entry(id)
+            .or_insert_with(|| find_cgroup(root, id));
+        match found {
+            // The container names the cgroups below its own.
+            Some(path) => format!("{} (id {id})", escape(path.as_os_str().as_bytes())),
+            None => format!("id {id} (not found)"),
+        }
+    }
+}
+
+/// The directory below `root`, on the same filesystem, whose inode number
+/// is `id`; at most `CGROUP_SEARCH_MAX` directories are looked at.
+fn find_cgroup(root: &Path, id: u64) -> Option<PathBuf> {
+    let top = fs::symlink_metadata(root).ok()?;
+    if top.ino() == id {
+        return Some(root.to_path_buf());
+    }
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            // Neither follows a symlink.
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Ok(md) = e.metadata() else { continue };
+            if md.dev() != top.dev() {
+                continue;
+            }
+            if md.ino() == id {
+                return Some(e.path());
+            }
+            seen += 1;
+            if seen >= CGROUP_SEARCH_MAX {
+                return None;
+            }
+            stack.push(e.path());
+        }
+    }
+    None
 }
 
 /// A user namespace whose bpffs instances are reached without a path.
@@ -1141,7 +1716,7 @@ fn exited(pidfd: &OwnedFd) -> Res<bool> {
 /// `target_userns` needs a reconfigure context of a bpffs of the initial
 /// user namespace: the tool makes a private instance of its own and never
 /// attaches it, so no real mount is touched.
-fn reach_userns(ns: &Userns, abilities: Option<&Masks>) -> Res<Result<Vec<u8>, Errno>> {
+fn reach_userns(ns: &Userns, abilities: Option<&Ask>) -> Res<Result<Vec<u8>, Errno>> {
     let fs = fsopen("bpf", FsOpenFlags::FSOPEN_CLOEXEC)
         .map_err(|e| refused("fsopen(\"bpf\")", e, None))?;
     fsconfig_create(&fs).map_err(|e| refused("creating a private bpffs", e, Some(fs.as_fd())))?;
@@ -1154,9 +1729,8 @@ fn reach_userns(ns: &Userns, abilities: Option<&Masks>) -> Res<Result<Vec<u8>, E
     log.clear();
     fsconfig_set_fd(&fs, "target_userns", ns.fd.as_fd())
         .map_err(|e| refused("target_userns", e, Some(fs.as_fd())))?;
-    if let Some(m) = abilities {
-        fsconfig_set_binary(&fs, "abilities", &blob(m))
-            .map_err(|e| refused("abilities", e, Some(fs.as_fd())))?;
+    if let Some(a) = abilities {
+        set_abilities(&fs, a)?;
     }
     fsconfig_reconfigure(&fs)
         .map_err(|e| refused("reconfigure (target_userns)", e, Some(fs.as_fd())))?;
@@ -1188,7 +1762,7 @@ impl Kind {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Report {
     /// The instances the log still shows, oldest first.
-    instances: Vec<(Kind, Masks)>,
+    instances: Vec<(Kind, Opts)>,
     /// The summary: how many live and pending instances the kernel found;
     /// `None` if the log has no report at all.
     found: Option<(u32, u32)>,
@@ -1227,31 +1801,44 @@ fn decimal(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
+/// A `%llu` value.
+fn decimal_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// "N live, M pending".
 fn parse_found(body: &str) -> Option<(u32, u32)> {
     let (live, pending) = body.strip_suffix(" pending")?.split_once(" live, ")?;
     Some((decimal(live)?, decimal(pending)?))
 }
 
-/// "live|pending cmds=0x.. maps=0x.. progs=0x.. attachs=0x..".
-fn parse_instance(body: &str) -> Option<(Kind, Masks)> {
+/// "live|pending cmds=0x.. maps=0x.. progs=0x.. attachs=0x..[ cgroup=N]":
+/// the scope in decimal, 0 for none; a kernel without scopes does not
+/// write it.
+fn parse_instance(body: &str) -> Option<(Kind, Opts)> {
     let mut words = body.split(' ');
     let kind = match words.next()? {
         "live" => Kind::Live,
         "pending" => Kind::Pending,
         _ => return None,
     };
-    let mut masks = Masks::default();
+    let mut opts = Opts::default();
     for field in Field::ALL {
         let (key, value) = words.next()?.split_once('=')?;
         if key != field.name() {
             return None;
         }
-        *masks.get_mut(field) = hex(value)?;
+        *opts.masks.get_mut(field) = hex(value)?;
+    }
+    if let Some(word) = words.next() {
+        opts.cgroup_id = decimal_u64(word.strip_prefix("cgroup=")?)?;
     }
     match words.next() {
         Some(_) => None,
-        None => Some((kind, masks)),
+        None => Some((kind, opts)),
     }
 }
 
@@ -1310,8 +1897,8 @@ fn check_report(r: &Report, others: usize) -> Result<(), String> {
 }
 
 /// A delegation in the kernel's option words, for people.
-fn words(m: &Masks) -> String {
-    let s = shown(m);
+fn words(o: &Opts) -> String {
+    let s = shown(o);
     let w: Vec<&str> = s.split(',').filter(|w| !w.is_empty()).collect();
     if w.is_empty() {
         "(nothing delegated)".into()
@@ -1320,7 +1907,17 @@ fn words(m: &Masks) -> String {
     }
 }
 
+/// The masks alone in option words, for a line that shows the scope apart.
+fn mask_words(o: &Opts) -> String {
+    words(&Opts { cgroup_id: 0, ..*o })
+}
+
 /// A delegation as the kernel's report writes it, unknown bits included.
+fn hex_opts(o: &Opts) -> String {
+    format!("{} cgroup={}", hex_masks(&o.masks), o.cgroup_id)
+}
+
+/// The masks as the kernel's report writes them.
 fn hex_masks(m: &Masks) -> String {
     Field::ALL
         .iter()
@@ -1329,10 +1926,30 @@ fn hex_masks(m: &Masks) -> String {
         .join(" ")
 }
 
-/// Checks the report of a change to `want` of the instances of `ns`: the
-/// kernel found some, and every one it shows delegates exactly `want`.
-/// Returns how many live and pending instances it found.
-fn verify(ns: &str, r: &Report, want: &Masks) -> Res<(u32, u32)> {
+/// What a change asks, for people: the masks, then the scope ("kept"
+/// when it does not name one).
+fn ask_words(a: &Ask) -> String {
+    let masks = mask_words(&a.after(0));
+    match a.scope {
+        None => format!("{masks}, cgroup scope kept"),
+        Some(0) => format!("{masks}, no cgroup scope"),
+        Some(id) => format!("{masks}, cgroup scope {id}"),
+    }
+}
+
+/// What a change asks, as the kernel's report would write it.
+fn hex_ask(a: &Ask) -> String {
+    match a.scope {
+        None => format!("{} cgroup=kept", hex_masks(&a.masks)),
+        Some(id) => format!("{} cgroup={id}", hex_masks(&a.masks)),
+    }
+}
+
+/// Checks the report of a change `want` to the instances of `ns`: the
+/// kernel found some, and every one it shows delegates exactly the masks
+/// asked, and the scope if one was named.  Returns how many live and
+/// pending instances it found.
+fn verify(ns: &str, r: &Report, want: &Ask) -> Res<(u32, u32)> {
     let Some((live, pending)) = r.found else {
         return Err(mismatch(format!(
             "{ns}: the kernel did not report on target_userns (a kernel that \
@@ -1349,13 +1966,13 @@ fn verify(ns: &str, r: &Report, want: &Masks) -> Res<(u32, u32)> {
     let wrong: Vec<String> = r
         .instances
         .iter()
-        .filter(|(_, m)| m != want)
+        .filter(|(_, m)| m.masks != want.masks || want.scope.is_some_and(|id| m.cgroup_id != id))
         .map(|(k, m)| {
             format!(
                 "a {} instance shows {} ({})",
                 k.name(),
                 words(m),
-                hex_masks(m)
+                hex_opts(m)
             )
         })
         .collect();
@@ -1365,11 +1982,41 @@ fn verify(ns: &str, r: &Report, want: &Masks) -> Res<(u32, u32)> {
              committed to the {live} live and {pending} pending instances the \
              kernel found, and what was changed has been changed",
             wrong.join("; "),
-            words(want),
-            hex_masks(want)
+            ask_words(want),
+            hex_ask(want)
         )));
     }
     Ok((live, pending))
+}
+
+/// The scopes of the instances a report shows, sorted.
+fn scopes(r: &Report) -> Vec<u64> {
+    let mut s: Vec<u64> = r.instances.iter().map(|(_, o)| o.cgroup_id).collect();
+    s.sort_unstable();
+    s
+}
+
+/// Checks that a change that named no scope kept them: the instances of
+/// `ns` show the same scopes after it as before.  When instances came or
+/// went in between, or the log could not show them all, there is nothing
+/// to compare, and the note returned says so.
+fn verify_kept(ns: &str, before: &Report, after: &Report) -> Res<Option<String>> {
+    if before.found != after.found || before.unshown() != 0 || after.unshown() != 0 {
+        return Ok(Some(
+            "  (the cgroup scopes were not compared: instances came or went during \
+             the change, or the kernel's log did not show them all)"
+                .into(),
+        ));
+    }
+    let (was, is) = (scopes(before), scopes(after));
+    if was != is {
+        return Err(mismatch(format!(
+            "{ns}: read-back mismatch: the cgroup scopes were {was:?} before a change \
+             that named none and are {is:?} after it (a kernel that takes the VER0 \
+             struct as no scope?); the masks were changed, and so were the scopes"
+        )));
+    }
+    Ok(None)
 }
 
 /// A note for instances the kernel found but its log no longer shows.
@@ -1382,44 +2029,85 @@ fn unshown_note(r: &Report, what: &str) -> Option<String> {
     }
 }
 
-/// Replaces what every bpffs instance and pending consent of `ns` delegates.
-fn set_userns(ns: &Userns, masks: &Masks) -> Res<u8> {
+/// Replaces what every bpffs instance and pending consent of `ns` delegates:
+/// the masks, and the scope if `ask` names it (`cgroup`, its directory);
+/// else each keeps the scope it has, which is read before and after.
+fn set_userns(ns: &Userns, ask: &Ask, cgroup: Option<&Cgroup>) -> Res<u8> {
+    let before = match ask.scope {
+        Some(_) => None,
+        None => Some(read_report(ns).map_err(|f| nothing_changed(f.msg))?),
+    };
     let failed = |e: String| {
         mismatch(format!(
             "the abilities of every bpffs instance and pending consent of user \
              namespace {} were set to {} ({}); reading them back failed: {e}",
             ns.name,
-            words(masks),
-            hex_masks(masks)
+            ask_words(ask),
+            hex_ask(ask)
         ))
     };
     let log =
-        reach_userns(ns, Some(masks))?.map_err(|e| failed(format!("{}: {e}", errno_name(e))))?;
+        reach_userns(ns, Some(ask))?.map_err(|e| failed(format!("{}: {e}", errno_name(e))))?;
     let report = parse_report(&log)
         .map_err(|e| failed(format!("the kernel's target_userns report: {e}")))?;
-    let (live, pending) = verify(&ns.name, &report, masks)?;
+    let (live, pending) = verify(&ns.name, &report, ask)?;
+    let kept_note = match &before {
+        Some(b) => verify_kept(&ns.name, b, &report)?,
+        None => None,
+    };
+    let scope = match (cgroup, ask.scope) {
+        (Some(c), _) => format!("cgroup: {} (id {})", escape(c.path.as_bytes()), c.id),
+        (None, Some(id)) => format!("cgroup: {}", CgroupNames::new().describe(id)),
+        (None, None) => {
+            let mut names = CgroupNames::new();
+            let mut kept: Vec<String> = Vec::new();
+            for id in scopes(&report) {
+                let name = names.describe(id);
+                if !kept.contains(&name) {
+                    kept.push(name);
+                }
+            }
+            format!("cgroup scope kept: {}", kept.join(", "))
+        }
+    };
     let mut out = format!(
-        "{}: {live} live, {pending} pending, each delegating {}\n",
+        "{}: {live} live, {pending} pending, each delegating {}; {scope}\n",
         ns.name,
-        words(masks)
+        mask_words(&ask.after(0))
     );
     if let Some(note) = unshown_note(&report, "not read back") {
         out.push_str(&format!("{note}\n"));
     }
+    if let Some(note) = kept_note {
+        out.push_str(&format!("{note}\n"));
+    }
     emit(&out)?;
+    if ask.scope.is_none() {
+        warn_scopes(
+            report
+                .instances
+                .iter()
+                .map(|(_, o)| scope_warning(&o.masks, o.cgroup_id)),
+        );
+    }
     Ok(0)
 }
 
-/// Shows what every bpffs instance and pending consent of `ns` delegates.
-fn show_userns(ns: &Userns) -> Res<u8> {
+/// The kernel's report on the instances of `ns`, changing nothing.
+fn read_report(ns: &Userns) -> Res<Report> {
     let log = reach_userns(ns, None)?
         .map_err(|e| refused("reading the kernel's target_userns report", e, None))?;
-    let report = parse_report(&log).map_err(|e| {
+    parse_report(&log).map_err(|e| {
         nothing_to_do(format!(
             "{}: the kernel's target_userns report is unreadable: {e}",
             ns.name
         ))
-    })?;
+    })
+}
+
+/// Shows what every bpffs instance and pending consent of `ns` delegates.
+fn show_userns(ns: &Userns) -> Res<u8> {
+    let report = read_report(ns)?;
     let Some((live, pending)) = report.found else {
         return Err(nothing_to_do(format!(
             "{}: the kernel did not report on target_userns (a kernel that \
@@ -1428,8 +2116,14 @@ fn show_userns(ns: &Userns) -> Res<u8> {
         )));
     };
     let mut out = format!("{}: {live} live, {pending} pending\n", ns.name);
-    for (kind, masks) in &report.instances {
-        out.push_str(&format!("  {}: {}\n", kind.name(), words(masks)));
+    let mut names = CgroupNames::new();
+    for (kind, opts) in &report.instances {
+        out.push_str(&format!(
+            "  {}: {}; cgroup: {}\n",
+            kind.name(),
+            mask_words(opts),
+            names.describe(opts.cgroup_id)
+        ));
     }
     if live == 0 && pending == 0 {
         out.push_str("  (no bpffs instance or pending consent of this user namespace)\n");
@@ -1486,8 +2180,10 @@ fn main() -> ExitCode {
             allow_host_root: *allow_host_root,
             pid_file: pid_file.as_deref(),
         }),
-        Cmd::Set { target, masks } => masks.masks().and_then(|m| set(target, &m)),
-        Cmd::Reset { target } => set(target, &Masks::default()),
+        Cmd::Set { target, masks } => masks
+            .abilities()
+            .and_then(|(o, cgroup)| set(target, &o, cgroup.as_ref())),
+        Cmd::Reset { target } => set(target, &Ask::REVOKE, None),
         Cmd::Show { target } => show(target),
     };
     match r {
@@ -1618,6 +2314,8 @@ mod tests {
             parse_mount_line(line),
             Some(MountLine {
                 id: 36,
+                root: b"/".to_vec(),
+                mount_point: b"/sys/fs/bpf".to_vec(),
                 fstype: b"bpf".to_vec(),
                 super_options: b"rw,delegate,delegate_cmds=map_create".to_vec(),
             })
@@ -1700,6 +2398,7 @@ mod tests {
             maps: String::new(),
             progs: String::new(),
             attachs: String::new(),
+            cgroup: None,
         };
         assert!(m
             .masks()
@@ -1709,23 +2408,58 @@ mod tests {
 
     #[test]
     fn shown_matches_the_kernels_format() {
-        let m = Masks {
-            cmds: 1,
-            maps: 1 << 23,
-            ..Masks::default()
-        };
-        assert_eq!(shown(&m), ",delegate_cmds=map_create,delegate_maps=stack");
+        assert_eq!(
+            shown(&STACK),
+            ",delegate_cmds=map_create,delegate_maps=stack"
+        );
         assert_eq!(
             delegation_part("rw,delegate,delegate_cmds=map_create,delegate_maps=stack"),
-            shown(&m)
+            shown(&STACK)
+        );
+        // The scope is compared too, last, in decimal.
+        assert_eq!(
+            shown(&SCOPED),
+            ",delegate_cmds=map_create,delegate_maps=stack,delegate_cgroup=4242"
+        );
+        assert_eq!(
+            delegation_part(
+                "rw,delegate,delegate_cmds=map_create,delegate_maps=stack,delegate_cgroup=4242"
+            ),
+            shown(&SCOPED)
+        );
+        assert_ne!(
+            delegation_part("rw,delegate,delegate_cmds=map_create,delegate_maps=stack"),
+            shown(&SCOPED)
         );
     }
 
-    const STACK: Masks = Masks {
-        cmds: 1,
-        maps: 1 << 23,
-        progs: 0,
-        attachs: 0,
+    const STACK: Opts = Opts {
+        masks: Masks {
+            cmds: 1,
+            maps: 1 << 23,
+            progs: 0,
+            attachs: 0,
+        },
+        cgroup_id: 0,
+    };
+
+    const SCOPED: Opts = Opts {
+        cgroup_id: 4242,
+        ..STACK
+    };
+
+    /// The masks of STACK, and the scope named: none, or 4242; or kept.
+    const ASK_STACK: Ask = Ask {
+        masks: STACK.masks,
+        scope: Some(0),
+    };
+    const ASK_SCOPED: Ask = Ask {
+        masks: STACK.masks,
+        scope: Some(4242),
+    };
+    const ASK_KEEP: Ask = Ask {
+        masks: STACK.masks,
+        scope: None,
     };
 
     fn code_and_msg(r: Res<(u32, u32)>) -> (u8, String) {
@@ -1740,7 +2474,7 @@ mod tests {
         assert_eq!(
             parse_report(log),
             Ok(Report {
-                instances: vec![(Kind::Live, STACK), (Kind::Pending, Masks::default())],
+                instances: vec![(Kind::Live, STACK), (Kind::Pending, Opts::default())],
                 found: Some((1, 1)),
             })
         );
@@ -1756,11 +2490,14 @@ mod tests {
             r.map(|r| r.instances),
             Ok(vec![(
                 Kind::Live,
-                Masks {
-                    cmds: ANY,
-                    maps: 0xabc,
-                    progs: 0,
-                    attachs: 1
+                Opts {
+                    masks: Masks {
+                        cmds: ANY,
+                        maps: 0xabc,
+                        progs: 0,
+                        attachs: 1
+                    },
+                    cgroup_id: 0
                 }
             )])
         );
@@ -1885,18 +2622,18 @@ mod tests {
 
     #[test]
     fn read_back_checks_every_instance() {
-        let report = |masks: &[(Kind, Masks)], found| Report {
+        let report = |masks: &[(Kind, Opts)], found| Report {
             instances: masks.to_vec(),
             found,
         };
         let ok = report(&[(Kind::Live, STACK), (Kind::Pending, STACK)], Some((1, 1)));
-        assert_eq!(verify("ns", &ok, &STACK).ok(), Some((1, 1)));
+        assert_eq!(verify("ns", &ok, &ASK_STACK).ok(), Some((1, 1)));
 
         let wrong = report(
-            &[(Kind::Live, STACK), (Kind::Live, Masks::default())],
+            &[(Kind::Live, STACK), (Kind::Live, Opts::default())],
             Some((2, 0)),
         );
-        let (code, msg) = code_and_msg(verify("ns", &wrong, &STACK));
+        let (code, msg) = code_and_msg(verify("ns", &wrong, &ASK_STACK));
         assert_eq!(code, exit::MISMATCH);
         assert!(msg.contains("read-back mismatch"), "{msg}");
         assert!(
@@ -1906,11 +2643,11 @@ mod tests {
         assert!(msg.contains("what was changed has been changed"), "{msg}");
 
         let reset = report(&[(Kind::Live, STACK)], Some((1, 0)));
-        let (code, _) = code_and_msg(verify("ns", &reset, &Masks::default()));
+        let (code, _) = code_and_msg(verify("ns", &reset, &Ask::REVOKE));
         assert_eq!(code, exit::MISMATCH);
 
         let none = report(&[], Some((0, 0)));
-        let (code, msg) = code_and_msg(verify("user:[5] (pid 7)", &none, &STACK));
+        let (code, msg) = code_and_msg(verify("user:[5] (pid 7)", &none, &ASK_STACK));
         assert_eq!(code, exit::REFUSED);
         assert_eq!(
             msg,
@@ -1919,8 +2656,32 @@ mod tests {
         );
 
         let silent = report(&[], None);
-        let (code, _) = code_and_msg(verify("ns", &silent, &STACK));
+        let (code, _) = code_and_msg(verify("ns", &silent, &ASK_STACK));
         assert_eq!(code, exit::MISMATCH);
+    }
+
+    #[test]
+    fn asks_for_people() {
+        assert_eq!(
+            ask_words(&ASK_KEEP),
+            "delegate_cmds=map_create delegate_maps=stack, cgroup scope kept"
+        );
+        assert_eq!(
+            ask_words(&ASK_STACK),
+            "delegate_cmds=map_create delegate_maps=stack, no cgroup scope"
+        );
+        assert_eq!(
+            ask_words(&Ask::REVOKE),
+            "(nothing delegated), cgroup scope kept"
+        );
+        assert_eq!(
+            hex_ask(&ASK_SCOPED),
+            "cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=4242"
+        );
+        assert_eq!(
+            hex_ask(&Ask::REVOKE),
+            "cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=kept"
+        );
     }
 
     #[test]
@@ -1929,11 +2690,436 @@ mod tests {
             words(&STACK),
             "delegate_cmds=map_create delegate_maps=stack"
         );
-        assert_eq!(words(&Masks::default()), "(nothing delegated)");
+        assert_eq!(words(&Opts::default()), "(nothing delegated)");
         assert_eq!(
-            hex_masks(&STACK),
-            "cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0"
+            hex_opts(&STACK),
+            "cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=0"
         );
+        assert_eq!(
+            words(&SCOPED),
+            "delegate_cmds=map_create delegate_maps=stack delegate_cgroup=4242"
+        );
+        assert_eq!(
+            mask_words(&SCOPED),
+            "delegate_cmds=map_create delegate_maps=stack"
+        );
+        assert_eq!(
+            hex_opts(&SCOPED),
+            "cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=4242"
+        );
+    }
+
+    #[test]
+    fn the_blob_is_ver1_only_when_the_scope_is_named() {
+        let b = blob(&ASK_SCOPED);
+        assert_eq!(b.len(), policy::OPTS_SIZE_VER1);
+        assert_eq!(b[32..], 4242u64.to_ne_bytes());
+        assert_eq!(policy::parse_blob(&b), Ok(SCOPED));
+        // No scope (--cgroup none): VER1 with 0, which clears the scope and
+        // which a kernel that knows only VER0 takes too.
+        let b = blob(&ASK_STACK);
+        assert_eq!(b.len(), policy::OPTS_SIZE_VER1);
+        assert!(b[32..].iter().all(|&b| b == 0));
+        assert_eq!(policy::parse_blob(&b[..32]), Ok(STACK));
+        // Without --cgroup, and reset: VER0, which leaves the scope alone.
+        assert_eq!(blob(&ASK_KEEP).len(), policy::OPTS_SIZE_VER0);
+        assert_eq!(blob(&Ask::REVOKE), [0u8; 32]);
+        assert_eq!(policy::parse_blob(&blob(&ASK_KEEP)), Ok(STACK));
+        // What the kernel does with them.
+        let req = |a: &Ask| {
+            let ctx = policy::Context {
+                init_userns: false,
+                reconfigure: true,
+            };
+            let b = blob(a);
+            policy::parse_param(
+                &policy::Request::default(),
+                b"abilities",
+                policy::Value::Blob(&b),
+                &ctx,
+                &|| true,
+            )
+            .and_then(Result::ok)
+        };
+        let live = State {
+            delegated: true,
+            dead: false,
+            masks: Masks::default(),
+            scope: 7,
+        };
+        let after = |a: &Ask| req(a).map(|r| r.reconfigure(&live).scope);
+        assert_eq!(after(&ASK_KEEP), Some(7));
+        assert_eq!(after(&Ask::REVOKE), Some(7));
+        assert_eq!(after(&ASK_STACK), Some(0));
+        assert_eq!(after(&ASK_SCOPED), Some(4242));
+        assert_eq!(
+            ASK_KEEP.after(7),
+            Opts {
+                cgroup_id: 7,
+                ..STACK
+            }
+        );
+        assert_eq!(ASK_STACK.after(7), STACK);
+    }
+
+    #[test]
+    fn report_reads_the_scope_if_there_is_one() {
+        let log = b"i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=4242\n\
+                    i bpf: target_userns: pending cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=0\n\
+                    i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0\n\
+                    i bpf: target_userns: 2 live, 1 pending\n";
+        assert_eq!(
+            parse_report(log).map(|r| r.instances),
+            Ok(vec![
+                (Kind::Live, SCOPED),
+                (Kind::Pending, STACK),
+                (Kind::Live, STACK)
+            ])
+        );
+        assert_eq!(
+            parse_instance(
+                "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=18446744073709551615"
+            )
+            .map(|(_, o)| o.cgroup_id),
+            Some(u64::MAX)
+        );
+        for bad in [
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=0x5",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=-1",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=18446744073709551616",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=5 cgroup=5",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 scope=5",
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 ",
+            "live cmds=0x1 maps=0x0 progs=0x0 cgroup=5 attachs=0x0",
+        ] {
+            assert_eq!(parse_instance(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn read_back_compares_the_scope() {
+        let r = Report {
+            instances: vec![(Kind::Live, STACK)],
+            found: Some((1, 0)),
+        };
+        let (code, msg) = code_and_msg(verify("ns", &r, &ASK_SCOPED));
+        assert_eq!(code, exit::MISMATCH);
+        assert!(
+            msg.contains("a live instance shows delegate_cmds=map_create delegate_maps=stack (cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=0) instead of delegate_cmds=map_create delegate_maps=stack, cgroup scope 4242 (cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=4242)"),
+            "{msg}"
+        );
+        let r = Report {
+            instances: vec![(Kind::Live, SCOPED)],
+            found: Some((1, 0)),
+        };
+        assert_eq!(verify("ns", &r, &ASK_SCOPED).ok(), Some((1, 0)));
+        assert_eq!(code_and_msg(verify("ns", &r, &ASK_STACK)).0, exit::MISMATCH);
+        // Without --cgroup any scope is what the masks go with.
+        assert_eq!(verify("ns", &r, &ASK_KEEP).ok(), Some((1, 0)));
+        let r = Report {
+            instances: vec![(Kind::Live, Opts::default())],
+            found: Some((1, 0)),
+        };
+        let (code, msg) = code_and_msg(verify("ns", &r, &ASK_KEEP));
+        assert_eq!(code, exit::MISMATCH);
+        assert!(
+            msg.contains("instead of delegate_cmds=map_create delegate_maps=stack, cgroup scope kept (cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=kept)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_change_without_a_scope_keeps_every_scope() {
+        let report = |scopes: &[u64], found| Report {
+            instances: scopes
+                .iter()
+                .map(|&id| {
+                    (
+                        Kind::Live,
+                        Opts {
+                            cgroup_id: id,
+                            ..STACK
+                        },
+                    )
+                })
+                .collect(),
+            found,
+        };
+        let before = report(&[5, 0, 9], Some((3, 0)));
+        // The same scopes, in any order.
+        let after = report(&[9, 5, 0], Some((3, 0)));
+        assert_eq!(verify_kept("ns", &before, &after).ok(), Some(None));
+        // A scope cleared (a kernel that takes VER0 as no scope).
+        let after = report(&[0, 5, 0], Some((3, 0)));
+        let r = verify_kept("ns", &before, &after).map_err(|f| (f.code, f.msg));
+        let (code, msg) = r.err().unwrap_or_default();
+        assert_eq!(code, exit::MISMATCH);
+        assert!(msg.contains("were [0, 5, 9] before"), "{msg}");
+        assert!(msg.contains("are [0, 0, 5] after"), "{msg}");
+        // Instances came or went, or are not all shown: nothing to compare.
+        for after in [
+            report(&[9, 5, 0, 0], Some((4, 0))),
+            report(&[9, 5, 0], Some((2, 1))),
+        ] {
+            let note = verify_kept("ns", &before, &after).ok().flatten();
+            assert!(note.is_some_and(|n| n.contains("not compared")));
+        }
+        let many = report(&[0; 7], Some((9, 0)));
+        assert!(verify_kept("ns", &many, &many).ok().flatten().is_some());
+    }
+
+    #[test]
+    fn the_scope_in_super_options() {
+        assert_eq!(mount_scope("rw,delegate,delegate_cmds=map_create"), Ok(0));
+        assert_eq!(
+            mount_scope("rw,delegate,delegate_maps=stack,delegate_cgroup=4242"),
+            Ok(4242)
+        );
+        assert!(mount_scope("rw,delegate_cgroup=x").is_err());
+        assert!(mount_scope("rw,delegate_cgroup=").is_err());
+        assert!(mount_scope("delegate_cgroup=1,delegate_cgroup=2").is_err());
+    }
+
+    fn masks_of(progs: &str, attachs: &str) -> Masks {
+        Masks {
+            cmds: 1 << policy::CMD_PROG_LOAD,
+            progs: parse_field(Field::Progs, progs).unwrap_or_default(),
+            attachs: parse_field(Field::Attachs, attachs).unwrap_or_default(),
+            ..Masks::default()
+        }
+    }
+
+    #[test]
+    fn cgroup_programs_are_those_with_a_cgroup_attach_type() {
+        let progs = |p: &str, a: &str| cgroup_programs(&masks_of(p, a));
+        // Attach type 0 is what a socket filter has: no cgroup program.
+        assert!(progs("socket_filter", "cgroup_inet_ingress").is_empty());
+        assert!(progs("socket_filter,xdp", "any").is_empty());
+        assert!(progs("cgroup_skb", "xdp").is_empty());
+        assert!(progs("lsm", "lsm_mac").is_empty());
+        assert!(progs("", "any").is_empty());
+        assert_eq!(progs("cgroup_skb", "cgroup_inet_ingress"), ["cgroup_skb"]);
+        assert_eq!(
+            progs("cgroup_sock_addr,xdp", "xdp,cgroup_unix_connect"),
+            ["cgroup_sock_addr"]
+        );
+        assert_eq!(progs("lsm", "lsm_cgroup"), ["lsm (lsm_cgroup)"]);
+        assert_eq!(
+            progs("any", "any"),
+            [
+                "cgroup_skb",
+                "cgroup_sock",
+                "sock_ops",
+                "cgroup_device",
+                "cgroup_sock_addr",
+                "cgroup_sysctl",
+                "cgroup_sockopt",
+                "lsm (lsm_cgroup)"
+            ]
+        );
+        // Every name in the table is one this kernel knows.
+        for (prog, attachs) in CGROUP_PROGS {
+            assert!(
+                text::lookup(Field::Progs, prog.as_bytes()).is_some(),
+                "{prog}"
+            );
+            for a in *attachs {
+                assert!(text::lookup(Field::Attachs, a.as_bytes()).is_some(), "{a}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_warning_without_a_scope() {
+        assert_eq!(
+            unscoped_warning(&masks_of("cgroup_skb,cgroup_sock_addr", "any")).as_deref(),
+            Some(
+                "warning: delegating cgroup_skb, cgroup_sock_addr without a cgroup scope \
+                 lets the container attach them to any cgroup it can open, including the \
+                 host's root; use --cgroup PATH (the container's own cgroup)"
+            )
+        );
+        assert_eq!(
+            unscoped_warning(&masks_of("socket_filter", "cgroup_inet_ingress")),
+            None
+        );
+    }
+
+    #[test]
+    fn cgroup_paths_must_be_cgroup2_directories() {
+        let msg = |p: &str| {
+            Cgroup::open(p)
+                .err()
+                .map(|f| (f.code, f.msg))
+                .unwrap_or_default()
+        };
+        let (code, m) = msg("/dev/null");
+        assert_eq!(code, exit::USAGE);
+        assert!(
+            m.starts_with("--cgroup /dev/null: not a cgroup2 directory (not a directory); "),
+            "{m}"
+        );
+        let (code, m) = msg("/proc");
+        assert_eq!(code, exit::USAGE);
+        assert_eq!(
+            m,
+            "--cgroup /proc: not a cgroup2 directory (on a filesystem of type 0x9fa0, \
+             not cgroup2); give the container's cgroup below the cgroup2 mount, such as \
+             /sys/fs/cgroup/..."
+        );
+        let (code, m) = msg("/nonexistent/bpf-delegate");
+        assert_eq!(code, exit::USAGE);
+        assert!(
+            m.starts_with("--cgroup /nonexistent/bpf-delegate: ENOENT: "),
+            "{m}"
+        );
+        // Where the host has cgroup2: its root is refused (a scope there is
+        // no scope), and found by its id, which is its inode number.
+        let mut names = CgroupNames::new();
+        let Some(root) = names.root.clone() else {
+            return;
+        };
+        let path = root.to_str().unwrap_or_default();
+        let (code, m) = msg(path);
+        assert_eq!(code, exit::USAGE);
+        assert_eq!(
+            m,
+            format!(
+                "--cgroup {path}: the root of the cgroup2 hierarchy (id 1): every cgroup \
+                 is below it, so scoping to it is no scope; give the container's own \
+                 cgroup, or --cgroup none"
+            )
+        );
+        // By another spelling too.
+        let (code, m) = msg(&format!("{path}/./"));
+        assert_eq!(code, exit::USAGE);
+        assert!(m.contains("the root of the cgroup2 hierarchy"), "{m}");
+        let ino = fs::metadata(&root).map(|m| m.ino()).ok();
+        assert_eq!(ino, Some(CGROUP_ROOT_ID));
+        assert_eq!(names.describe(1), format!("{path} (id 1)"));
+        // A cgroup below it, where the tool may make one (root): taken, by
+        // its id; through a symlink: refused.
+        let sub = root.join(format!("bpf-delegate-test-{}", std::process::id()));
+        if fs::create_dir(&sub).is_err() {
+            return;
+        }
+        let sub_path = sub.to_str().unwrap_or_default();
+        let sub_ino = fs::metadata(&sub).map(|m| m.ino()).ok();
+        let c = Cgroup::open(sub_path).map_err(|f| f.msg);
+        let link = std::env::temp_dir().join(format!("bpf-delegate-cg-{}", std::process::id()));
+        let linked = std::os::unix::fs::symlink(&sub, &link).map(|()| msg(&link.to_string_lossy()));
+        let _ = fs::remove_file(&link);
+        let _ = fs::remove_dir(&sub);
+        let c = c.unwrap_or_else(|m| panic!("{m}"));
+        assert_eq!(Some(c.id), sub_ino);
+        assert_ne!(c.id, CGROUP_ROOT_ID);
+        let (code, m) = linked.unwrap_or_default();
+        assert_eq!(code, exit::USAGE);
+        assert!(m.contains(": ELOOP: a symlink on the way"), "{m}");
+    }
+
+    #[test]
+    fn cgroup_paths_are_not_followed_through_symlinks() {
+        let top =
+            std::env::temp_dir().join(format!("bpf-delegate-nofollow-{}", std::process::id()));
+        let real = top.join("real").join("dir");
+        fs::create_dir_all(&real).unwrap_or_else(|e| panic!("{}: {e}", real.display()));
+        let link = top.join("link");
+        let _ = std::os::unix::fs::symlink(top.join("real"), &link);
+        let _ = std::os::unix::fs::symlink(&real, top.join("last"));
+        let p = |rel: &str| top.join(rel).to_string_lossy().into_owned();
+        for open in [open_dir_nofollow, open_dir_by_components] {
+            assert!(open(&p("real/dir")).is_ok());
+            assert!(open(&p("real/dir/../dir/")).is_ok());
+            // A symlink in the middle, or last.
+            assert_eq!(open(&p("link/dir")).err(), Some(Errno::LOOP));
+            assert_eq!(open(&p("last")).err(), Some(Errno::LOOP));
+            // A magic link.
+            assert_eq!(
+                open(&format!("/proc/self/cwd/{}", p("real"))).err(),
+                Some(Errno::LOOP)
+            );
+            assert_eq!(open(&p("none")).err(), Some(Errno::NOENT));
+            assert_eq!(open("").err(), Some(Errno::NOENT));
+        }
+        // The components are those of the path; a file is no directory.
+        fs::write(top.join("file"), b"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            open_dir_by_components(&p("file")).err(),
+            Some(Errno::NOTDIR)
+        );
+        let _ = fs::remove_dir_all(&top);
+        // Through Cgroup::open: said plainly.
+        let link = std::env::temp_dir().join(format!("bpf-delegate-proc-{}", std::process::id()));
+        let _ = std::os::unix::fs::symlink("/proc", &link);
+        let r = Cgroup::open(&link.to_string_lossy())
+            .err()
+            .map(|f| (f.code, f.msg));
+        let _ = fs::remove_file(&link);
+        let (code, m) = r.unwrap_or_default();
+        assert_eq!(code, exit::USAGE);
+        assert!(
+            m.ends_with(
+                ": ELOOP: a symlink on the way, and symlinks are not followed; \
+                         give the cgroup's own path"
+            ),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn warnings_follow_the_scope() {
+        let skb = masks_of("cgroup_skb", "cgroup_inet_ingress");
+        let lsm = masks_of("lsm,cgroup_skb", "lsm_cgroup,cgroup_inet_ingress");
+        assert_eq!(scope_warning(&skb, 0), unscoped_warning(&skb));
+        assert!(scope_warning(&skb, 0).is_some());
+        assert_eq!(scope_warning(&skb, 5), None);
+        assert_eq!(
+            scope_warning(&lsm, 5).as_deref(),
+            Some(
+                "warning: delegating lsm programs with attach type lsm_cgroup to an \
+                 instance with a cgroup scope: scoped instances refuse BPF_LSM_CGROUP \
+                 attaches (its hooks run for the cgroup of whatever task is current, \
+                 which no scope contains)"
+            )
+        );
+        assert!(scope_warning(&lsm, 0).is_some_and(|w| w.contains("lsm (lsm_cgroup)")));
+        // lsm_cgroup alone, or lsm without it, is no lsm_cgroup program.
+        assert_eq!(
+            lsm_cgroup_warning(&masks_of("cgroup_skb", "lsm_cgroup")),
+            None
+        );
+        assert_eq!(lsm_cgroup_warning(&masks_of("lsm", "lsm_mac")), None);
+        assert!(lsm_cgroup_warning(&masks_of("any", "any")).is_some());
+    }
+
+    #[test]
+    fn cgroups_are_found_by_inode_number() {
+        let top = std::env::temp_dir().join(format!("bpf-delegate-test-{}", std::process::id()));
+        let deep = top.join("a").join("b\x1b[2J");
+        fs::create_dir_all(&deep).unwrap_or_else(|e| panic!("{}: {e}", deep.display()));
+        let ino = |p: &Path| fs::metadata(p).map(|m| m.ino()).unwrap_or_default();
+        assert_eq!(find_cgroup(&top, ino(&deep)), Some(deep.clone()));
+        assert_eq!(find_cgroup(&top, ino(&top)), Some(top.clone()));
+        assert_eq!(find_cgroup(&top.join("a"), ino(&top)), None);
+        let mut names = CgroupNames {
+            root: Some(top.clone()),
+            found: HashMap::new(),
+        };
+        let shown = names.describe(ino(&deep));
+        assert!(
+            shown.ends_with(&format!("/a/b\\x1b[2J (id {})", ino(&deep))),
+            "{shown}"
+        );
+        assert_eq!(names.describe(0), "none (any cgroup)");
+        assert_eq!(
+            names.describe(u64::MAX),
+            format!("id {} (not found)", u64::MAX)
+        );
+        let _ = fs::remove_dir_all(&top);
+        names.root = None;
+        assert_eq!(names.describe(5), "id 5 (not found: no cgroup2 mount)");
     }
 
     #[test]
@@ -1977,6 +3163,34 @@ mod tests {
             Some((Some("/sys/fs/bpf".into()), None, None))
         );
         assert!(parse(&["reset"]).is_err());
+        let cgroup = |args: &[&str]| match parse(args).ok().map(|c| c.cmd) {
+            Some(Cmd::Set { masks, .. } | Cmd::Run { masks, .. }) => masks.cgroup,
+            _ => None,
+        };
+        assert_eq!(
+            cgroup(&["set", "--pid", "1", "--cgroup", "/sys/fs/cgroup/c"]),
+            Some("/sys/fs/cgroup/c".into())
+        );
+        assert_eq!(
+            cgroup(&["run", "--cgroup", "/sys/fs/cgroup/c", "--", "true"]),
+            Some("/sys/fs/cgroup/c".into())
+        );
+        assert_eq!(
+            cgroup(&["set", "--pid", "1", "--cgroup", "none"]),
+            Some("none".into())
+        );
+        let ask = |args: &[&str]| match parse(args).ok().map(|c| c.cmd) {
+            Some(Cmd::Set { masks, .. }) => masks.abilities().ok().map(|(a, _)| a.scope),
+            _ => None,
+        };
+        // No --cgroup: the scope is kept; none: cleared.
+        assert_eq!(ask(&["set", "--pid", "1", "--maps", "stack"]), Some(None));
+        assert_eq!(
+            ask(&["set", "--pid", "1", "--cgroup", "none"]),
+            Some(Some(0))
+        );
+        assert!(parse(&["reset", "--pid", "1", "--cgroup", "/x"]).is_err());
+        assert!(parse(&["show", "--pid", "1", "--cgroup", "/x"]).is_err());
         assert!(parse(&["show", "/sys/fs/bpf", "--userns", "/run/ns"]).is_err());
         assert!(parse(&["reset", "--pid", "1", "--userns", "/run/ns"]).is_err());
     }

@@ -6,7 +6,11 @@
 # a container's symlinks, and reach an instance the container hid by its
 # user namespace alone; the command it runs is the container's, not the
 # operator's (no host root unless asked, no terminal, fds, environment or
-# working directory of the invoker's).  TAP output.
+# working directory of the invoker's); --cgroup scopes where delegated
+# programs attach (not through a symlink, never the cgroup2 root), 'set'
+# without it keeps the scope and --cgroup none clears it, 'show' names the
+# scope, and cgroup programs delegated without one (lsm_cgroup with one)
+# are warned about.  TAP output.
 here=$(dirname "$(readlink -f "$0")")
 tool=${BPF_DELEGATE:-$here/bpf-delegate}
 client=${LIBBPF_CLIENT:-$here/libbpf_client}
@@ -33,7 +37,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..19"
+echo "1..27"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -399,7 +403,191 @@ moved_instance_is_not_the_hosts() {
 }
 check moved_instance_is_not_the_hosts moved_instance_is_not_the_hosts
 
+# The cgroup scope.  A cgroup2 hierarchy (/sys/fs/cgroup, or one mounted
+# for the test), a cgroup for the containers with a child, and a sibling.
+cgroot= cg= cgname=bpf-delegate-test-$$
+if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+	cgroot=/sys/fs/cgroup
+elif mkdir -p "$tmp/cgroup2" && mount -t cgroup2 none "$tmp/cgroup2"; then
+	cgroot=$tmp/cgroup2
+fi
+if [ -n "$cgroot" ] && mkdir "$cgroot/$cgname" "$cgroot/$cgname/sub" "$cgroot/$cgname-sibling"; then
+	cg=$cgroot/$cgname
+fi
+cg_check() { if [ -n "$cg" ]; then check "$@"; else skip "$1" "no cgroup2 hierarchy"; fi; }
+# The super options of the bpffs of the container $pid.
+bpffs_options() { grep ' /sys/fs/bpf ' "/proc/$pid/mountinfo" | sed 's/.* - bpf [^ ]* //'; }
+
+# set --cgroup: the scope is the directory's id; mountinfo shows it last,
+# 'show' names the directory (by path and by user namespace) apart from the
+# masks.
+set_cgroup_and_show_it() {
+	id=$(stat -c %i "$cg")
+	"$tool" set /sys/fs/bpf --pid "$pid" --cgroup "$cg" --cmds map_create --maps queue \
+		>"$tmp/out" 2>&1 || return 1
+	bpffs_options >>"$tmp/out"
+	bpffs_options | grep -q "delegate_maps=queue,delegate_cgroup=$id\$" || return 1
+	"$tool" show /sys/fs/bpf --pid "$pid" >>"$tmp/out" 2>&1 &&
+		grep -q "^  cgroup: .*/$cgname (id $id)\$" "$tmp/out" &&
+		! grep -q '^  delegate_cgroup' "$tmp/out" &&
+		"$tool" show --pid "$pid" >>"$tmp/out" 2>&1 &&
+		grep -q "^  live: delegate_cmds=map_create delegate_maps=queue; cgroup: .*/$cgname (id $id)\$" \
+			"$tmp/out" || return 1
+	# By path, without --cgroup: the masks change, the scope stays.
+	"$tool" set /sys/fs/bpf --pid "$pid" --cmds map_create --maps stack >>"$tmp/out" 2>&1 &&
+		bpffs_options | grep -q "delegate_maps=stack,delegate_cgroup=$id\$"
+}
+cg_check set_cgroup_and_show_it set_cgroup_and_show_it
+
+# Without a path (target_userns): the kernel's report is read back with the
+# scope; a set without --cgroup keeps it (the VER0 struct), reset too, and
+# --cgroup none clears it.
+set_cgroup_by_pid_keep_then_clear_it() {
+	id=$(stat -c %i "$cg/sub")
+	"$tool" set --pid "$pid" --cgroup "$cg/sub" --cmds map_create --maps queue >"$tmp/out" 2>&1 &&
+		grep -q "^user:.*: 1 live, 0 pending, each delegating delegate_cmds=map_create delegate_maps=queue; cgroup: $cg/sub (id $id)\$" \
+			"$tmp/out" &&
+		bpffs_options | grep -q ",delegate_cgroup=$id\$" || return 1
+	"$tool" set --pid "$pid" --cmds map_create --maps stack >>"$tmp/out" 2>&1 &&
+		grep -q "^user:.*: 1 live, 0 pending, each delegating delegate_cmds=map_create delegate_maps=stack; cgroup scope kept: $cg/sub (id $id)\$" \
+			"$tmp/out" &&
+		bpffs_options | grep -q "delegate_maps=stack,delegate_cgroup=$id\$" || return 1
+	"$tool" reset --pid "$pid" >>"$tmp/out" 2>&1 &&
+		grep -q "each delegating (nothing delegated); cgroup scope kept: $cg/sub (id $id)\$" \
+			"$tmp/out" &&
+		bpffs_options | grep -q ",delegate_cgroup=$id\$" &&
+		! bpffs_options | grep -q 'delegate_maps' || return 1
+	"$tool" set --pid "$pid" --cgroup none --cmds map_create --maps queue >>"$tmp/out" 2>&1 &&
+		grep -q '; cgroup: none (any cgroup)$' "$tmp/out" &&
+		! bpffs_options | grep -q delegate_cgroup &&
+		"$tool" show /sys/fs/bpf --pid "$pid" >>"$tmp/out" 2>&1 &&
+		grep -q '^  cgroup: none (any cgroup)$' "$tmp/out"
+}
+cg_check set_cgroup_by_pid_keep_then_clear_it set_cgroup_by_pid_keep_then_clear_it
+
+# A scope whose cgroup was removed names nothing: 'show' says so by its id.
+removed_cgroup_is_not_found() {
+	mkdir "$cg/gone" || return 1
+	id=$(stat -c %i "$cg/gone")
+	"$tool" set /sys/fs/bpf --pid "$pid" --cgroup "$cg/gone" --cmds map_create --maps queue \
+		>"$tmp/out" 2>&1
+	rc=$?
+	rmdir "$cg/gone" || return 1
+	[ $rc = 0 ] && "$tool" show /sys/fs/bpf --pid "$pid" >>"$tmp/out" 2>&1 &&
+		grep -q "^  cgroup: id $id (not found)\$" "$tmp/out"
+}
+cg_check removed_cgroup_is_not_found removed_cgroup_is_not_found
+
+# Delegating a cgroup program type (and an attach type it attaches with)
+# without a scope works but warns: 'run' without --cgroup, 'set --cgroup
+# none', and 'set' without --cgroup on an instance that has none (told by
+# the read-back); a socket filter with attach type 0, or a scope, does not.
+warns_without_a_scope() {
+	warning="^bpf-delegate: warning: delegating cgroup_skb without a cgroup scope lets the container attach them to any cgroup it can open, including the host's root; use --cgroup"
+	"$tool" run --user 1000 --cmds prog_load --progs cgroup_skb,socket_filter \
+		--attachs cgroup_inet_ingress -- true >"$tmp/out" 2>&1 &&
+		grep -q "$warning" "$tmp/out" || return 1
+	"$tool" set --pid "$pid" --cgroup none --cmds prog_load --progs cgroup_sock_addr \
+		--attachs cgroup_inet4_connect >>"$tmp/out" 2>&1 &&
+		[ "$(grep -c '^bpf-delegate: warning: delegating cgroup_sock_addr without a cgroup scope' \
+			"$tmp/out")" = 1 ] || return 1
+	"$tool" set --pid "$pid" --cmds prog_load --progs cgroup_sock_addr \
+		--attachs cgroup_inet4_connect >>"$tmp/out" 2>&1 &&
+		[ "$(grep -c '^bpf-delegate: warning: delegating cgroup_sock_addr without a cgroup scope' \
+			"$tmp/out")" = 2 ] || return 1
+	"$tool" run --user 1000 --cmds prog_load --progs socket_filter \
+		--attachs cgroup_inet_ingress -- true >>"$tmp/out" 2>&1 &&
+		"$tool" run --user 1000 --cgroup "$cg" --cmds prog_load --progs cgroup_skb \
+			--attachs cgroup_inet_ingress -- true >>"$tmp/out" 2>&1 &&
+		"$tool" set --pid "$pid" --cmds map_create --maps stack >>"$tmp/out" 2>&1 &&
+		"$tool" set --pid "$pid" --cgroup "$cg" --cmds prog_load --progs cgroup_sock_addr \
+			--attachs cgroup_inet4_connect >>"$tmp/out" 2>&1 &&
+		"$tool" set /sys/fs/bpf --pid "$pid" --cmds prog_load --progs cgroup_sock_addr \
+			--attachs cgroup_inet4_connect >>"$tmp/out" 2>&1 &&
+		[ "$(grep -c warning "$tmp/out")" = 3 ]
+}
+cg_check warns_without_a_scope warns_without_a_scope
+
+# With a scope, lsm programs of attach type lsm_cgroup are delegated but
+# warned about: a scoped instance refuses BPF_LSM_CGROUP attaches.
+warns_lsm_cgroup_with_a_scope() {
+	warning='^bpf-delegate: warning: delegating lsm programs with attach type lsm_cgroup to an instance with a cgroup scope: scoped instances refuse BPF_LSM_CGROUP attaches'
+	"$tool" set /sys/fs/bpf --pid "$pid" --cgroup "$cg" --cmds prog_load --progs lsm \
+		--attachs lsm_cgroup >"$tmp/out" 2>&1 &&
+		[ "$(grep -c "$warning" "$tmp/out")" = 1 ] || return 1
+	# Kept by a set without --cgroup: told by the read-back.
+	"$tool" set --pid "$pid" --cmds prog_load --progs lsm,cgroup_skb \
+		--attachs lsm_cgroup,cgroup_inet_ingress >>"$tmp/out" 2>&1 &&
+		[ "$(grep -c "$warning" "$tmp/out")" = 2 ] || return 1
+	# lsm_cgroup without a scope is the unscoped warning's business.
+	"$tool" set --pid "$pid" --cgroup none --cmds prog_load --progs lsm \
+		--attachs lsm_cgroup >>"$tmp/out" 2>&1 &&
+		[ "$(grep -c "$warning" "$tmp/out")" = 2 ] &&
+		grep -q '^bpf-delegate: warning: delegating lsm (lsm_cgroup) without a cgroup scope' "$tmp/out"
+}
+cg_check warns_lsm_cgroup_with_a_scope warns_lsm_cgroup_with_a_scope
+
+# --cgroup takes a cgroup2 directory only, and a refusal changes nothing.
+non_cgroup_paths_are_refused() {
+	"$tool" set /sys/fs/bpf --pid "$pid" --cgroup "$cg" --cmds map_create --maps stack \
+		>"$tmp/out" 2>&1 || return 1
+	rc=0
+	"$tool" set /sys/fs/bpf --pid "$pid" --cgroup /tmp --cmds map_create --maps queue \
+		>>"$tmp/out" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q '^bpf-delegate: --cgroup /tmp: not a cgroup2 directory (on a filesystem of type 0x' \
+		"$tmp/out" || return 1
+	rc=0
+	"$tool" run --user 1000 --cgroup /etc/passwd --cmds map_create -- true >>"$tmp/out" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q '^bpf-delegate: --cgroup /etc/passwd: not a cgroup2 directory (not a directory)' \
+		"$tmp/out" || return 1
+	rc=0
+	"$tool" set --pid "$pid" --cgroup "$cg/none" --cmds map_create >>"$tmp/out" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q "^bpf-delegate: --cgroup $cg/none: ENOENT" "$tmp/out" || return 1
+	# The root of the hierarchy is no scope.
+	rc=0
+	"$tool" set --pid "$pid" --cgroup "$cgroot" --cmds map_create >>"$tmp/out" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q "^bpf-delegate: --cgroup $cgroot: the root of the cgroup2 hierarchy (id 1): every cgroup is below it, so scoping to it is no scope" \
+		"$tmp/out" || return 1
+	# A symlink is not followed, last or on the way.
+	ln -s "$cg" "$tmp/cglink" && ln -s "$cgroot" "$tmp/cgrootlink" || return 1
+	for link in "$tmp/cglink" "$tmp/cglink/sub" "$tmp/cgrootlink/$cgname"; do
+		rc=0
+		"$tool" set /sys/fs/bpf --pid "$pid" --cgroup "$link" --cmds map_create --maps queue \
+			>>"$tmp/out" 2>&1 || rc=$?
+		[ $rc = 2 ] && grep -q "^bpf-delegate: --cgroup $link: ELOOP: a symlink on the way, and symlinks are not followed" \
+			"$tmp/out" || return 1
+	done
+	bpffs_options >>"$tmp/out"
+	bpffs_options | grep -q "delegate_maps=stack,delegate_cgroup=$(stat -c %i "$cg")\$"
+}
+cg_check non_cgroup_paths_are_refused non_cgroup_paths_are_refused
+
+# run --cgroup starts the command in that cgroup, with the scope set.
+run_starts_the_command_in_its_cgroup() {
+	"$tool" run --user 1000 --cgroup "$cg" --cmds map_create --maps stack -- \
+		sh -c "cat /proc/self/cgroup; grep ' /sys/fs/bpf ' /proc/self/mountinfo" >"$tmp/out" 2>&1 &&
+		grep -q "^0::/\(.*/\)\?$cgname\$" "$tmp/out" &&
+		grep -q ",delegate_cgroup=$(stat -c %i "$cg")\$" "$tmp/out"
+}
+cg_check run_starts_the_command_in_its_cgroup run_starts_the_command_in_its_cgroup
+
+# The container's own cgroup_sock_addr program, loaded through libbpf and a
+# token, attaches below its scope (prog_attach and a link) and is refused
+# on the cgroup2 root and a sibling of its cgroup.
+scoped_programs_attach_only_in_scope() {
+	"$tool" run --user 1000 --cgroup "$cg" --cmds prog_load --progs cgroup_sock_addr \
+		--attachs cgroup_inet4_connect -- \
+		"$client" --cgroup-scope /sys/fs/bpf "$cg/sub" "$cgroot" "$cgroot/$cgname-sibling" \
+		>"$tmp/out" 2>&1
+}
+cg_check scoped_programs_attach_only_in_scope scoped_programs_attach_only_in_scope
+
 [ -n "$pid" ] && kill "$pid" 2>/dev/null
 wait
+if [ -n "$cg" ]; then
+	# The long-lived container is gone: the cgroups are empty.
+	rmdir "$cg/sub" "$cg" "$cgroot/$cgname-sibling" 2>/dev/null
+fi
+[ "$cgroot" = "$tmp/cgroup2" ] && umount "$cgroot"
 rm -rf "$tmp"
 [ $failed = 0 ]
