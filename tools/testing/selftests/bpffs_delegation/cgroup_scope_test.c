@@ -477,10 +477,16 @@ TEST_F(scope, unscoped_ver0_attaches_anywhere)
  */
 TEST_F(scope, scoped_attach_inside_subtree)
 {
+	char info[1024], want[600];
 	int i;
 
 	REQUIRE_SCOPE(self);
 	ASSERT_EQ(delegate(self, false, SOCK_ADDR, INET4, self->id[CONTAINER]), 0);
+	/* Token fdinfo shows the scope, as a path where the reader resolves it. */
+	ASSERT_EQ(agent_do(&self->a, OP_FDINFO, 0, "token", NULL, NULL, info, sizeof(info)), 0);
+	snprintf(want, sizeof(want), "cgroup_scope:\t%llu /%s\n",
+		 (unsigned long long)self->id[CONTAINER], cg_name[CONTAINER]);
+	EXPECT_NE(strstr(info, want), NULL) TH_LOG("%s", info);
 	for (i = 0; i < 2; i++) {
 		TH_LOG("loaded through the %s fd", fds[i]);
 		ASSERT_EQ(load(self, fds[i], "prog", CONNECT4), 0);

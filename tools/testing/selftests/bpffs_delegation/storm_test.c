@@ -858,7 +858,7 @@ static int check_fdinfo(int token, const struct model *mdl, char *why, size_t le
 	static const char *const label[F_NR] = {
 		"allowed_cmds", "allowed_maps", "allowed_progs", "allowed_attachs",
 	};
-	char path[64], info[1024], want[128];
+	char path[64], info[1024], want[128], *p;
 	bool empty = true;
 	FILE *fp;
 	size_t n;
@@ -893,8 +893,12 @@ static int check_fdinfo(int token, const struct model *mdl, char *why, size_t le
 		snprintf(why, len, "want '%s' in '%s'", want, info);
 		return -1;
 	}
-	snprintf(want, sizeof(want), "cgroup_scope:\t%llu\n", (unsigned long long)mdl->scope);
-	if (mdl->scope ? !strstr(info, want) : !!strstr(info, "cgroup_scope:")) {
+	/* The id, then the path where this reader resolves it. */
+	snprintf(want, sizeof(want), "cgroup_scope:\t%llu", (unsigned long long)mdl->scope);
+	p = strstr(info, want);
+	if (p)
+		p += strlen(want);
+	if (mdl->scope ? !p || (*p != ' ' && *p != '\n') : !!strstr(info, "cgroup_scope:")) {
 		snprintf(why, len, "scope %llu: '%s'", (unsigned long long)mdl->scope, info);
 		return -1;
 	}
