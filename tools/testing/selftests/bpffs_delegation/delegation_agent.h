@@ -39,6 +39,7 @@ enum agent_op {
 	OP_SEND_SLOT,		/* send the fd in slot key to the parent */
 	OP_RECV_SLOT,		/* take an fd from the parent into slot key */
 	OP_FDINFO,		/* /proc/self/fdinfo of slot key */
+	OP_TOKEN_INFO,		/* BPF_OBJ_GET_INFO_BY_FD of slot key, info_len arg */
 	OP_UMOUNT,		/* umount2(str, arg) */
 	OP_CLOSE,		/* close slot key */
 	OP_MKDIR,		/* mkdir(str) */
@@ -400,6 +401,22 @@ static int agent_main(int sock, void *arg)
 			n = fread(r.str, 1, sizeof(r.str) - 1, f);
 			r.str[n] = '\0';
 			fclose(f);
+			break;
+		}
+		case OP_TOKEN_INFO: {
+			/* struct bpf_token_info, then 8 bytes of garbage if asked */
+			__u64 info[5] = { 0, 0, 0, 0, c.str[0] ? 1 : 0 };
+			union bpf_attr attr;
+
+			memset(&attr, 0, sizeof(attr));
+			attr.info.bpf_fd = slots[slot_of(c.key)];
+			attr.info.info_len = c.arg;
+			attr.info.info = (unsigned long)info;
+			r.ret = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) ? -errno : 0;
+			snprintf(r.str, sizeof(r.str), "%llx %llx %llx %llx len %u",
+				 (unsigned long long)info[0], (unsigned long long)info[1],
+				 (unsigned long long)info[2], (unsigned long long)info[3],
+				 attr.info.info_len);
 			break;
 		}
 		case OP_UMOUNT:

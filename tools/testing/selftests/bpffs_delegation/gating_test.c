@@ -354,4 +354,45 @@ TEST_F(gating, unmount_with_a_live_token)
 	close(pick);
 }
 
+/* Upstream's struct bpf_token_info (Linux 6.17), checked against its numbers. */
+_Static_assert(sizeof(struct bpf_token_info) == 32, "bpf_token_info size");
+_Static_assert(offsetof(struct bpf_token_info, allowed_cmds) == 0, "allowed_cmds");
+_Static_assert(offsetof(struct bpf_token_info, allowed_maps) == 8, "allowed_maps");
+_Static_assert(offsetof(struct bpf_token_info, allowed_progs) == 16, "allowed_progs");
+_Static_assert(offsetof(struct bpf_token_info, allowed_attachs) == 24, "allowed_attachs");
+
+static int token_info(FIXTURE_DATA(gating) *self, unsigned int len, bool garbage, char *out)
+{
+	return agent_do(&self->a, OP_TOKEN_INFO, len, "token", garbage ? "x" : "", NULL, out, 128);
+}
+
+/*
+ * BPF_OBJ_GET_INFO_BY_FD on a token: upstream's struct bpf_token_info and
+ * size rules, reporting the live set before and after a reconfigure.
+ */
+TEST_F(gating, token_info_reports_the_live_set)
+{
+	char info[128];
+
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE), 1ULL << BPF_MAP_TYPE_STACK, 0, 0), 0);
+	ASSERT_EQ(token_info(self, 32, false, info), 0);
+	EXPECT_STREQ(info, "1 800000 0 0 len 32");
+	/* Shorter: the prefix; longer with a zero tail: all of it. */
+	ASSERT_EQ(token_info(self, 16, false, info), 0);
+	EXPECT_STREQ(info, "1 800000 0 0 len 16");
+	ASSERT_EQ(token_info(self, 40, false, info), 0);
+	EXPECT_STREQ(info, "1 800000 0 0 len 32");
+	EXPECT_EQ(token_info(self, 40, true, info), -E2BIG);
+	ASSERT_EQ(reconfigure(self, ALL_CMDS, 1ULL << BPF_MAP_TYPE_QUEUE,
+			      1ULL << BPF_PROG_TYPE_SOCKET_FILTER, 1), 0);
+	ASSERT_EQ(token_info(self, 32, false, info), 0);
+	EXPECT_STREQ(info, "40021 400000 2 1 len 32");
+	ASSERT_EQ(reconfigure(self, 0, 0, 0, 0), 0);
+	ASSERT_EQ(token_info(self, 32, false, info), 0);
+	EXPECT_STREQ(info, "0 0 0 0 len 32");
+	/* The bpffs root is not a token. */
+	EXPECT_EQ(agent_do(&self->a, OP_TOKEN_INFO, 32, "root", "", NULL, info, sizeof(info)),
+		  -EINVAL);
+}
+
 TEST_HARNESS_MAIN

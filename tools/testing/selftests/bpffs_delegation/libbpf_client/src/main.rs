@@ -185,7 +185,11 @@ fn cgroup_scope(path: &str, inside: &str, outside: &[String]) -> usize {
         // attachment (flags 0) would replace the one already there.
         // SAFETY: `prog` and `cg` are open fds; no options.
         let ret = unsafe { bpf::bpf_prog_attach(prog, cg, attach, 0) };
-        failed += expect(format!("bpf_prog_attach (legacy) to {name}"), ret, libc::EPERM);
+        failed += expect(
+            format!("bpf_prog_attach (legacy) to {name}"),
+            ret,
+            libc::EPERM,
+        );
         if ret == 0 {
             // SAFETY: as above.
             unsafe { bpf::bpf_prog_detach2(prog, cg, attach) };
@@ -206,6 +210,23 @@ fn cgroup_scope(path: &str, inside: &str, outside: &[String]) -> usize {
         }
     }
     failed
+}
+
+/// Upstream's `struct bpf_token_info` (Linux 6.17): what a token allows now.
+fn token_info(token: i32) -> Result<[u64; 4], i32> {
+    let mut info = [0u64; 4];
+    let mut len = size_of::<[u64; 4]>() as u32;
+    // SAFETY: `info` is valid for writes of `len` bytes and `len` for a u32.
+    let ret = unsafe { bpf::bpf_obj_get_info_by_fd(token, info.as_mut_ptr().cast(), &mut len) };
+    if ret < 0 {
+        eprintln!("# token info: {}", std::io::Error::from_raw_os_error(-ret));
+        return Err(-ret);
+    }
+    eprintln!(
+        "# token info: allowed_cmds {:#x}, allowed_maps {:#x}, allowed_progs {:#x}, allowed_attachs {:#x}",
+        info[0], info[1], info[2], info[3]
+    );
+    Ok(info)
 }
 
 fn main() -> ExitCode {
@@ -247,8 +268,17 @@ fn main() -> ExitCode {
         return ExitCode::from(4);
     }
     eprintln!("# bpf_token_create: ok");
+    // The token says what it allows: the three commands, stack maps,
+    // socket filters with attach type 0.
+    let want = [
+        1 << bpf::BPF_MAP_CREATE | 1 << bpf::BPF_BTF_LOAD | 1 << bpf::BPF_PROG_LOAD,
+        1 << bpf::BPF_MAP_TYPE_STACK,
+        1 << bpf::BPF_PROG_TYPE_SOCKET_FILTER,
+        1,
+    ];
+    let info_ok = token_info(token) == Ok(want);
 
-    let mut failed = 0;
+    let mut failed = usize::from(!info_ok);
     for (name, fd) in [("token", token), ("bpffs fd", bpffs_fd)] {
         let checks = [
             result(
@@ -297,6 +327,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        // And the token says so.
+        failed += usize::from(token_info(token) != Ok([0; 4]));
     }
     if failed == 0 {
         ExitCode::SUCCESS
