@@ -41,7 +41,7 @@ w1() { # FLAVOUR FILE.o -> warnings, without line numbers
 	BASE_ONLY=$([ "$1" = vanilla ] && echo 1 || echo 0) kmake W=1 "$obj" 2>&1 |
 		sed -n 's/^.*\/\([^/]*\.[ch]\):[0-9]*:[0-9]*: warning: /\1: /p' | sort
 }
-for obj in kernel/bpf/inode.o kernel/bpf/token.o kernel/bpf/syscall.o kernel/bpf/delegation_kunit.o; do
+for obj in kernel/bpf/inode.o kernel/bpf/token.o kernel/bpf/syscall.o kernel/bpf/cgroup.o kernel/bpf/delegation_kunit.o; do
 	w1 patched "$obj" >"$L/w1-patched.log"
 	if [ -d "$(BASE_ONLY=1 build_dir)" ] && [ -f "$OUT/base/${obj%.o}.c" ]; then
 		w1 vanilla "$obj" >"$L/w1-vanilla.log"
