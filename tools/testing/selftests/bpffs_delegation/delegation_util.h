@@ -58,6 +58,13 @@ struct bpf_delegation_opts {
 	__u64 cmds, maps, progs, attachs;
 };
 #define BPF_DELEGATION_OPTS_SIZE_VER0 32
+/* Upstream's (Linux 6.17), which the series' header has too. */
+struct bpf_token_info {
+	__u64 allowed_cmds;
+	__u64 allowed_maps;
+	__u64 allowed_progs;
+	__u64 allowed_attachs;
+} __attribute__((aligned(8)));
 #endif
 
 #ifndef ARRAY_SIZE
