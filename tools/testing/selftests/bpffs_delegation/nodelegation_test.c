@@ -39,8 +39,10 @@ TEST(new_keys_are_refused)
 	ASSERT_GE(userns, 0);
 	EXPECT_EQ(sys_fsconfig(fs_fd, FSCONFIG_SET_FD, "delegate_userns", NULL, userns), -1);
 	EXPECT_EQ(errno, EOPNOTSUPP);
+	expect_log(_metadata, fs_fd, "delegate_userns: bpffs delegation is not built in");
 	EXPECT_EQ(sys_fsconfig(fs_fd, FSCONFIG_SET_FD, "target_userns", NULL, userns), -1);
 	EXPECT_EQ(errno, EOPNOTSUPP);
+	expect_log(_metadata, fs_fd, "target_userns: bpffs delegation is not built in");
 	/* A scope set with a string must not be ignored as unknown keys are. */
 	EXPECT_EQ(set_string(fs_fd, "delegate_cgroup", "1"), -EOPNOTSUPP);
 	expect_log(_metadata, fs_fd, "delegate_cgroup: bpffs delegation is not built in");
