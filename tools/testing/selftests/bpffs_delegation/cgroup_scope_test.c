@@ -435,20 +435,6 @@ static bool has_option(const char *opts, const char *opt)
 	return false;
 }
 
-static void read_log(int fd, char *buf, size_t len)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	buf[0] = '\0';
-	while (off + 1 < len && (n = read(fd, buf + off, len - off - 1)) > 0) {
-		off += n;
-		if (buf[off - 1] != '\n' && off + 1 < len)
-			buf[off++] = '\n';
-	}
-	buf[off] = '\0';
-}
-
 /* 1. No scope (VER0): the container attaches anywhere, as with upstream's tokens. */
 TEST_F(scope, unscoped_ver0_attaches_anywhere)
 {

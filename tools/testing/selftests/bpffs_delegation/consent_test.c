@@ -88,21 +88,6 @@ static int reset_by_mount(FIXTURE_DATA(consent) *self)
 	return ret;
 }
 
-/* Everything in a context's log, one message a line. */
-static void read_log(int fd, char *buf, size_t len)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	buf[0] = '\0';
-	while (off + 1 < len && (n = read(fd, buf + off, len - off - 1)) > 0) {
-		off += n;
-		if (buf[off - 1] != '\n' && off + 1 < len)
-			buf[off++] = '\n';
-	}
-	buf[off] = '\0';
-}
-
 /*
  * A privileged reconfigure context with no path inside any container: a
  * private bpffs of the initial user namespace, never attached, whose

@@ -177,6 +177,21 @@ static void __attribute__((constructor)) bpffs_require(void)		\
 	}								\
 }
 
+/* Everything in a context's log, one message a line. */
+static inline void read_log(int fd, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	while (off + 1 < len && (n = read(fd, buf + off, len - off - 1)) > 0) {
+		off += n;
+		if (buf[off - 1] != '\n' && off + 1 < len)
+			buf[off++] = '\n';
+	}
+	buf[off] = '\0';
+}
+
 static inline int set_fd(int fd, const char *key, int value)
 {
 	return sys_fsconfig(fd, FSCONFIG_SET_FD, key, NULL, value) ? -errno : 0;
