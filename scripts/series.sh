@@ -73,6 +73,7 @@ done
 # 4. format-patch with the cover letter filled in.
 git -C "$S/repo" format-patch -q --cover-letter --base=base -o "$S/patches" base..HEAD
 cover=$(ls "$S"/patches/0000-*.patch)
+mapfile -t commits < <(ls "$S"/patches/[0-9][0-9][0-9][0-9]-*.patch | grep -v '/0000-')
 # One numbering: the edits to existing files that series entry NN carries
 # are patches/<the name format-patch gives commit NN>, at most one per entry.
 i=0
@@ -99,7 +100,7 @@ PY
 rm -rf "$S/am"
 git clone -q "$S/repo" "$S/am"
 git -C "$S/am" checkout -q base
-git -C "$S/am" -c user.name=check -c user.email=check@invalid am -q "$S"/patches/00[0-9][1-9]-*.patch
+git -C "$S/am" -c user.name=check -c user.email=check@invalid am -q "${commits[@]}"
 SRC=$(BASE_ONLY=0 NO_DELEGATION=0 src_dir)
 BASE_ONLY=0 "$top/scripts/assemble.sh" >/dev/null
 for f in $touched; do
@@ -109,7 +110,7 @@ log "series: $(ls "$S"/patches/*.patch | wc -l) files (cover letter included) in
 
 # 6. checkpatch --strict on every patch.
 errors=0
-for p in "$S"/patches/00[0-9][1-9]-*.patch; do
+for p in "${commits[@]}"; do
 	out=$(perl "$OUT/base/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types "$p" 2>&1 || true)
 	e=$(grep -c '^ERROR' <<<"$out" || true)
 	w=$(grep -c '^WARNING' <<<"$out" || true)
