@@ -58,6 +58,7 @@ esac
 has_btf && TESTS+=(upstream_token_test.sh)
 kunit_args=()
 has_delegation && kunit_args+=(--kunit-suite bpf_delegation)
+[ "$(flavour)" = patched ] && kunit_args+=(--kunit-suite rust_doctests_kernel)
 [ "$(flavour)" = debug ] && kunit_args+=(--kmemleak)
 
 R=${RESULTS:-$OUT/results-$(flavour)}

@@ -17,3 +17,6 @@ pub mod names;
 pub mod policy;
 #[path = "../../kernel/bpf/delegation/text.rs"]
 pub mod text;
+/// The kernel crate's size-versioned struct rules, which use only `core`.
+#[path = "../../rust/kernel/fs_param/versioned.rs"]
+pub mod versioned;

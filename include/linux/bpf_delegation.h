@@ -11,6 +11,8 @@
 #include <uapi/linux/bpf.h>
 
 struct cgroup;
+struct fs_context;
+struct fs_parameter;
 struct seq_file;
 
 /*
@@ -33,38 +35,16 @@ struct bpf_delegation_request {
  */
 struct bpf_delegation;
 
-/* How fsconfig() passed a parameter's value, as far as delegation cares. */
-enum bpf_delegation_value {
-	BPF_DELEGATION_VALUE_FLAG,
-	BPF_DELEGATION_VALUE_STRING,
-	BPF_DELEGATION_VALUE_BLOB,
-	BPF_DELEGATION_VALUE_USERNS_SAME,	/* fd of the context's user ns */
-	BPF_DELEGATION_VALUE_USERNS_OTHER,	/* fd of another user ns */
-	BPF_DELEGATION_VALUE_FD_OTHER,		/* fd of anything else */
-	BPF_DELEGATION_VALUE_OTHER,
-};
-
-struct bpf_delegation_param {
-	const char *key;
-	const void *value;	/* string (no NUL needed) or blob */
-	size_t size;
-	u32 type;		/* enum bpf_delegation_value */
-	bool init_userns;	/* the context is of the initial user namespace */
-	bool reconfigure;	/* the context reconfigures an existing instance */
-};
-
-/* Room for one message to the fs_context log, NUL included. */
-#define BPF_DELEGATION_MSG_LEN 128
-
 /*
- * Apply one fs_context parameter to @req.  Returns -ENOPARAM if it is none
- * of delegation's business, 0 if applied, or a negative errno with a reason
- * in @msg; a failed parameter leaves @req as it was.  Checks the caller's
- * CAP_SYS_ADMIN in the initial user namespace for delegation keys only.
+ * Apply one parameter of bpffs context @fc to @req, the context's request,
+ * from bpffs's parse_param.  Returns -ENOPARAM if it is none of
+ * delegation's business, 0 if applied, or a negative errno with the reason
+ * in @fc's log; a failed parameter leaves @req as it was.  Checks the
+ * caller's CAP_SYS_ADMIN in the initial user namespace for delegation keys
+ * only.
  */
-int bpf_delegation_parse_param(struct bpf_delegation_request *req,
-			       const struct bpf_delegation_param *param,
-			       char *msg, size_t msg_len);
+int bpf_delegation_parse_param(struct fs_context *fc, struct fs_parameter *param,
+			       struct bpf_delegation_request *req);
 
 /*
  * May a superblock be created from a context that asked @req?  If so, make

@@ -8,11 +8,11 @@
 //! makes Rust values of them, owns the live delegation of each superblock,
 //! and turns results back into errnos and fs_context messages.
 
-use core::fmt::{self, Write};
 use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::code::{EINVAL, ENOMEM, EPERM};
+use kernel::fs_param;
 use kernel::init::InPlaceInit;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
@@ -25,6 +25,9 @@ mod names;
 pub mod policy;
 #[path = "delegation/text.rs"]
 pub mod text;
+// The size rules of `struct bpf_delegation_opts`, which `policy` reads as
+// `crate::versioned` here and on the host.
+use kernel::fs_param::versioned;
 
 use policy::{Context, Masks, Request, State, Use, Userns, Value};
 
@@ -57,7 +60,7 @@ const _: () = {
 // type, or this does not build.
 const _: () = {
     let _ = [
-        bindings::bpf_delegation_parse_param as unsafe extern "C" fn(_, _, _, _) -> _,
+        bindings::bpf_delegation_parse_param as unsafe extern "C" fn(_, _, _) -> _,
         bpf_delegation_parse_param,
     ];
     let _ = [
@@ -319,128 +322,55 @@ unsafe fn cgroup_within(_cgrp: *mut bindings::cgroup, _id: u64) -> bool {
     false
 }
 
-/// Writes a message into a C buffer, truncating it and always leaving it
-/// NUL-terminated.
-///
-/// # Invariants
-///
-/// `pos < buf.len()`: there is always room for the terminating NUL.
-struct MsgWriter<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-}
-
-impl<'a> MsgWriter<'a> {
-    /// Returns `None` for an empty buffer, which cannot hold even the NUL.
-    fn new(buf: &'a mut [u8]) -> Option<Self> {
-        *buf.first_mut()? = 0;
-        // INVARIANT: `buf` is not empty, so `0 < buf.len()`.
-        Some(Self { buf, pos: 0 })
-    }
-}
-
-impl Write for MsgWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.buf.len() - 1 - self.pos;
-        let n = s.len().min(room);
-        for (dst, src) in self.buf[self.pos..].iter_mut().zip(&s.as_bytes()[..n]) {
-            *dst = *src;
-        }
-        // INVARIANT: `n <= room`, so `pos + n <= buf.len() - 1`.
-        self.pos += n;
-        self.buf[self.pos] = 0;
-        Ok(())
-    }
-}
-
-/// Writes `reason` into the C buffer `msg` of `msg_len` bytes, if there is one.
-///
-/// # Safety
-///
-/// `msg` must be null or valid for writes of `msg_len` bytes.
-unsafe fn report(msg: *mut u8, msg_len: usize, reason: &dyn fmt::Display) {
-    if msg.is_null() {
-        return;
-    }
-    // SAFETY: `msg` is not null and, by the caller's contract, valid for
-    // writes of `msg_len` bytes; nothing else refers to it during this call.
-    let buf = unsafe { core::slice::from_raw_parts_mut(msg, msg_len) };
-    if let Some(mut w) = MsgWriter::new(buf) {
-        // Truncation is fine for a log message; `write_str` cannot fail.
-        let _ = write!(w, "{reason}");
-    }
-}
-
 /// Applies one fs_context parameter to the context's request; see
 /// `include/linux/bpf_delegation.h`.
 ///
 /// # Safety
 ///
-/// `req` must be valid for reads and writes and `param` for reads; `param.key`
-/// must be a NUL-terminated string, and `param.value` valid for reads of
-/// `param.size` bytes when the type is a string or a blob.  `msg` must be null
-/// or valid for writes of `msg_len` bytes.  Nothing else may write to any of
-/// them during the call.
+/// `fc` and `param` must be the context and parameter of a bpffs
+/// `parse_param` callback in progress, and `req` the context's request,
+/// valid for reads and writes, which nothing else touches during the call.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_delegation_parse_param(
+    fc: *mut bindings::fs_context,
+    param: *mut bindings::fs_parameter,
     req: *mut bindings::bpf_delegation_request,
-    param: *const bindings::bpf_delegation_param,
-    msg: *mut u8,
-    msg_len: usize,
 ) -> i32 {
-    if req.is_null() || param.is_null() {
+    if fc.is_null() || param.is_null() || req.is_null() {
         return EINVAL.to_errno();
     }
-    // SAFETY: `param` is not null and valid for reads.
-    let param = unsafe { &*param };
-    if param.key.is_null() {
-        return EINVAL.to_errno();
-    }
-    // SAFETY: `param.key` is a valid NUL-terminated string.
-    let key = unsafe { CStr::from_char_ptr(param.key) }.as_bytes();
-    let bytes = || -> Option<&[u8]> {
-        if param.value.is_null() {
-            return None;
-        }
-        // SAFETY: `param.value` is not null and valid for reads of
-        // `param.size` bytes (the VFS caps them at 1 MiB).
-        Some(unsafe { core::slice::from_raw_parts(param.value.cast::<u8>(), param.size) })
-    };
-    let value = match param.type_ {
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_FLAG => Value::Flag,
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_STRING => match bytes() {
-            Some(b) => Value::String(b),
-            None => return EINVAL.to_errno(),
-        },
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_BLOB => match bytes() {
-            Some(b) => Value::Blob(b),
-            None => return EINVAL.to_errno(),
-        },
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_USERNS_SAME => Value::Fd(Userns::Same),
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_USERNS_OTHER => {
-            Value::Fd(Userns::Other)
-        }
-        bindings::bpf_delegation_value_BPF_DELEGATION_VALUE_FD_OTHER => {
-            Value::Fd(Userns::NotUserns)
-        }
-        _ => Value::Other,
+    // SAFETY: `fc` is the valid context of a `parse_param` in progress.
+    let fc = unsafe { fs_param::Context::from_raw(fc) };
+    // SAFETY: `param` is the valid parameter of that callback; the VFS does
+    // not change it while the callback runs.
+    let param = unsafe { fs_param::Param::from_raw(param) };
+    let value = match param.value() {
+        fs_param::Value::Flag => Value::Flag,
+        fs_param::Value::String(s) => Value::String(s.as_bytes()),
+        fs_param::Value::Blob(b) => Value::Blob(b),
+        fs_param::Value::File(f) => Value::Fd(match f.user_namespace() {
+            Some(ns) if core::ptr::eq(ns, fc.user_ns()) => Userns::Same,
+            Some(_) => Userns::Other,
+            None => Userns::NotUserns,
+        }),
+        fs_param::Value::Other => Value::Other,
     };
     let ctx = Context {
-        init_userns: param.init_userns,
-        reconfigure: param.reconfigure,
+        init_userns: fc.in_init_user_ns(),
+        reconfigure: fc.is_reconfigure(),
     };
-    // SAFETY: `req` is not null and valid for reads.
+    let key = param.key().as_bytes();
+    // SAFETY: `req` is valid for reads.
     let current = request_from_c(unsafe { &*req });
     match policy::parse_param_scoped(&current, key, value, &ctx, &privileged, &cgroup_exists) {
         None => -(bindings::ENOPARAM as i32),
         Some(Ok(next)) => {
-            // SAFETY: `req` is not null and valid for writes.
+            // SAFETY: `req` is valid for writes.
             unsafe { req.write(request_to_c(&next)) };
             0
         }
         Some(Err(err)) => {
-            // SAFETY: `msg`/`msg_len` are as the caller promised.
-            unsafe { report(msg, msg_len, &err) };
+            fc.error(format_args!("{err}"));
             -err.errno()
         }
     }

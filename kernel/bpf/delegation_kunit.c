@@ -8,44 +8,73 @@
 #include <kunit/test.h>
 #include <linux/bpf_delegation.h>
 #include <linux/cgroup.h>
+#include <linux/fs_context.h>
+#include <linux/slab.h>
 #include <linux/string.h>
+
+/* Room for one fs_context log message. */
+#define BPF_KUNIT_MSG_LEN 256
 
 struct blob {
 	struct bpf_delegation_opts opts;
 	u8 tail[PAGE_SIZE + 8];
 };
 
-static int param(struct bpf_delegation_request *req, const char *key, u32 type,
-		 const void *value, size_t size, bool reconfigure, char *msg)
+/* Stands for the user namespace of a container's context. */
+static struct user_namespace kunit_userns;
+
+/*
+ * Hand one parameter to the policy as bpffs's parse_param does, in a
+ * context of a user namespace other than the initial one, and copy the
+ * message it logged (without the "e bpf: " and newline that fsconfig()
+ * readers see) to @msg.
+ */
+static int param(struct bpf_delegation_request *req, const char *key,
+		 enum fs_value_type type, const void *value, size_t size,
+		 bool reconfigure, char *msg)
 {
-	struct bpf_delegation_param p = {
-		.key = key,
-		.value = value,
-		.size = size,
-		.type = type,
-		.init_userns = false,
-		.reconfigure = reconfigure,
+	struct fc_log log = {};
+	struct fs_context fc = {
+		.user_ns = &kunit_userns,
+		.purpose = reconfigure ? FS_CONTEXT_FOR_RECONFIGURE : FS_CONTEXT_FOR_MOUNT,
+		.log = { .prefix = "bpf", .log = &log },
 	};
+	struct fs_parameter p = {
+		.key = key,
+		.type = type,
+		.blob = (void *)value,	/* or ->string: a union */
+		.size = size,
+	};
+	int err;
+	u8 i;
 
 	msg[0] = '\0';
-	return bpf_delegation_parse_param(req, &p, msg, BPF_DELEGATION_MSG_LEN);
+	err = bpf_delegation_parse_param(&fc, &p, req);
+	for (i = log.tail; i != log.head; i++) {
+		char *m = log.buffer[i & 7];
+
+		strscpy(msg, strncmp(m, "e bpf: ", 7) ? m : m + 7, BPF_KUNIT_MSG_LEN);
+		msg[strcspn(msg, "\n")] = '\0';	/* logfc() ends each with one */
+		kfree(m);
+	}
+	return err;
 }
 
 static int blob(struct bpf_delegation_request *req, const void *data, size_t size, char *msg)
 {
-	return param(req, "abilities", BPF_DELEGATION_VALUE_BLOB, data, size, false, msg);
+	return param(req, "abilities", fs_value_is_blob, data, size, false, msg);
 }
 
 static int string(struct bpf_delegation_request *req, const char *key, const char *s, char *msg)
 {
-	return param(req, key, BPF_DELEGATION_VALUE_STRING, s, strlen(s), false, msg);
+	return param(req, key, fs_value_is_string, s, strlen(s), false, msg);
 }
 
-/* A parameter without a value: a flag, or the kind of fd it names. */
-static int bare(struct bpf_delegation_request *req, const char *key, u32 type,
+/* A flag. */
+static int bare(struct bpf_delegation_request *req, const char *key,
 		bool reconfigure, char *msg)
 {
-	return param(req, key, type, NULL, 0, reconfigure, msg);
+	return param(req, key, fs_value_is_flag, NULL, 0, reconfigure, msg);
 }
 
 static void delegation_blob_ver0(struct kunit *test)
@@ -57,7 +86,7 @@ static void delegation_blob_ver0(struct kunit *test)
 		.attachs = BIT_ULL(__MAX_BPF_ATTACH_TYPE - 1),
 	};
 	struct bpf_delegation_request req = {};
-	char msg[BPF_DELEGATION_MSG_LEN];
+	char msg[BPF_KUNIT_MSG_LEN];
 
 	KUNIT_EXPECT_EQ(test, BPF_DELEGATION_OPTS_SIZE_VER0, offsetof(typeof(in), cgroup_id));
 	KUNIT_ASSERT_EQ(test, blob(&req, &in, BPF_DELEGATION_OPTS_SIZE_VER0, msg), 0);
@@ -74,7 +103,7 @@ static void delegation_blob_sizes(struct kunit *test)
 {
 	struct blob *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
 	struct bpf_delegation_request req = { .masks.cmds = 42 }, before;
-	char msg[BPF_DELEGATION_MSG_LEN];
+	char msg[BPF_KUNIT_MSG_LEN];
 
 	KUNIT_ASSERT_NOT_NULL(test, b);
 	before = req;
@@ -97,7 +126,7 @@ static void delegation_blob_bits(struct kunit *test)
 {
 	struct bpf_delegation_opts in = {};
 	struct bpf_delegation_request req = {};
-	char msg[BPF_DELEGATION_MSG_LEN];
+	char msg[BPF_KUNIT_MSG_LEN];
 
 	in.maps = BIT_ULL(__MAX_BPF_MAP_TYPE);
 	KUNIT_EXPECT_EQ(test, blob(&req, &in, sizeof(in), msg), -EINVAL);
@@ -118,7 +147,7 @@ static void delegation_blob_bits(struct kunit *test)
 static void delegation_strings(struct kunit *test)
 {
 	struct bpf_delegation_request req = {};
-	char msg[BPF_DELEGATION_MSG_LEN];
+	char msg[BPF_KUNIT_MSG_LEN];
 
 	KUNIT_EXPECT_EQ(test, string(&req, "delegate_cmds", "map_create:BPF_PROG_LOAD", msg), 0);
 	KUNIT_EXPECT_EQ(test, req.masks.cmds, BIT_ULL(BPF_MAP_CREATE) | BIT_ULL(BPF_PROG_LOAD));
@@ -129,26 +158,26 @@ static void delegation_strings(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, req.masks.progs, 0);
 	KUNIT_EXPECT_EQ(test, string(&req, "abilities", "any", msg), -EINVAL);
 	KUNIT_EXPECT_EQ(test, string(&req, "mode", "0700", msg), -ENOPARAM);
-	KUNIT_EXPECT_EQ(test, param(&req, "uid", BPF_DELEGATION_VALUE_BLOB, &req, 32, false, msg),
+	KUNIT_EXPECT_EQ(test, param(&req, "uid", fs_value_is_blob, &req, 32, false, msg),
 			-EINVAL);
 }
 
 static void delegation_flag_and_userns(struct kunit *test)
 {
 	struct bpf_delegation_request req = {};
-	char msg[BPF_DELEGATION_MSG_LEN];
+	char msg[BPF_KUNIT_MSG_LEN];
 
-	KUNIT_EXPECT_EQ(test, bare(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, true, msg),
+	KUNIT_EXPECT_EQ(test, bare(&req, "delegate", true, msg),
 			-EINVAL);
 	KUNIT_EXPECT_FALSE(test, req.delegate);
-	KUNIT_EXPECT_EQ(test, bare(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, false, msg), 0);
+	KUNIT_EXPECT_EQ(test, bare(&req, "delegate", false, msg), 0);
 	KUNIT_EXPECT_TRUE(test, req.delegate);
-	KUNIT_EXPECT_EQ(test, bare(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_SAME,
-				   false, msg), 0);
-	KUNIT_EXPECT_EQ(test, bare(&req, "delegate_userns", BPF_DELEGATION_VALUE_USERNS_OTHER,
-				   false, msg), -EINVAL);
-	KUNIT_EXPECT_EQ(test, bare(&req, "delegate_userns", BPF_DELEGATION_VALUE_FD_OTHER,
-				   false, msg), -EINVAL);
+	/*
+	 * delegate_userns takes nsfs files, which a KUnit case cannot make;
+	 * delegation_test's delegate_userns_must_name_the_contexts_userns
+	 * covers it.  A string is the wrong type.
+	 */
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_userns", "1", msg), -EINVAL);
 }
 
 static bool map_ok(struct bpf_delegation *d, enum bpf_map_type type)
@@ -161,9 +190,9 @@ static void delegation_live_object(struct kunit *test)
 	struct bpf_delegation_request req = {}, narrow = {};
 	struct bpf_delegation_opts snap;
 	struct bpf_delegation *d = NULL;
-	char msg[BPF_DELEGATION_MSG_LEN];
+	char msg[BPF_KUNIT_MSG_LEN];
 
-	KUNIT_ASSERT_EQ(test, bare(&req, "delegate", BPF_DELEGATION_VALUE_FLAG, false, msg), 0);
+	KUNIT_ASSERT_EQ(test, bare(&req, "delegate", false, msg), 0);
 	KUNIT_ASSERT_EQ(test, string(&req, "delegate_cmds", "any", msg), 0);
 	KUNIT_ASSERT_EQ(test, string(&req, "delegate_maps", "array:hash", msg), 0);
 	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
@@ -173,7 +202,7 @@ static void delegation_live_object(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, snap.maps, BIT_ULL(BPF_MAP_TYPE_ARRAY) | BIT_ULL(BPF_MAP_TYPE_HASH));
 
 	/* A reconfigure applies only the named field. */
-	KUNIT_ASSERT_EQ(test, param(&narrow, "delegate_maps", BPF_DELEGATION_VALUE_STRING,
+	KUNIT_ASSERT_EQ(test, param(&narrow, "delegate_maps", fs_value_is_string,
 				    "hash", 4, true, msg), 0);
 	KUNIT_EXPECT_TRUE(test, map_ok(d, BPF_MAP_TYPE_ARRAY));
 	bpf_delegation_reconfigure(d, &narrow);
@@ -218,7 +247,7 @@ static void delegation_cgroup_scope(struct kunit *test)
 	};
 	struct bpf_delegation_request req = {}, before;
 	struct bpf_delegation *d = NULL;
-	char msg[BPF_DELEGATION_MSG_LEN], id[24];
+	char msg[BPF_KUNIT_MSG_LEN], id[24];
 
 	KUNIT_EXPECT_EQ(test, BPF_DELEGATION_OPTS_SIZE_VER1, sizeof(in));
 	KUNIT_ASSERT_EQ(test, blob(&req, &in, sizeof(in), msg), 0);
@@ -253,18 +282,20 @@ static void delegation_cgroup_scope(struct kunit *test)
 	bpf_delegation_put(d);
 }
 
-static void delegation_tiny_msg_buffer(struct kunit *test)
+/* A message is cut at 127 bytes in the fs_context log, never overflows. */
+static void delegation_long_message(struct kunit *test)
 {
 	struct bpf_delegation_request req = {};
-	struct bpf_delegation_param p = {
-		.key = "abilities", .value = &req, .size = 3,
-		.type = BPF_DELEGATION_VALUE_BLOB,
-	};
-	char msg[4] = "xxx";
+	char msg[BPF_KUNIT_MSG_LEN];
+	char name[201];
 
-	KUNIT_EXPECT_EQ(test, bpf_delegation_parse_param(&req, &p, msg, sizeof(msg)), -EINVAL);
-	KUNIT_EXPECT_STREQ(test, msg, "abi");
-	KUNIT_EXPECT_EQ(test, bpf_delegation_parse_param(&req, &p, NULL, 0), -EINVAL);
+	/* Escaped, 64 of these take 256 bytes. */
+	memset(name, 1, sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	KUNIT_EXPECT_EQ(test, string(&req, "delegate_maps", name, msg), -EINVAL);
+	KUNIT_EXPECT_EQ(test, strlen(msg), 127);
+	KUNIT_EXPECT_EQ(test, strncmp(msg, "delegate_maps: unknown name '\\x01\\x01", 37), 0);
+	KUNIT_EXPECT_EQ(test, req.masks.maps, 0);
 }
 
 static struct kunit_case bpf_delegation_cases[] = {
@@ -275,7 +306,7 @@ static struct kunit_case bpf_delegation_cases[] = {
 	KUNIT_CASE(delegation_flag_and_userns),
 	KUNIT_CASE(delegation_live_object),
 	KUNIT_CASE(delegation_cgroup_scope),
-	KUNIT_CASE(delegation_tiny_msg_buffer),
+	KUNIT_CASE(delegation_long_message),
 	{}
 };
 

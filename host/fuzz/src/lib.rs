@@ -16,6 +16,7 @@ use bpf_delegation_host::policy::{
     EINVAL, ENOENT, EPERM, ERANGE, SCOPE,
 };
 use bpf_delegation_host::text::TextError;
+use bpf_delegation_host::versioned::SizeError;
 
 /// `BPF_DELEGATION_OPTS_SIZE_VER0`: four `__u64`.
 pub const VER0: usize = 32;
@@ -74,14 +75,23 @@ pub fn allowed(field: Field) -> u64 {
 /// it.
 pub fn blob(b: &[u8]) -> Result<Opts, BlobError> {
     if b.len() < VER0 {
-        return Err(BlobError::TooSmall { size: b.len() });
+        return Err(BlobError::Size(SizeError::TooSmall {
+            size: b.len(),
+            min: VER0,
+        }));
     }
     if b.len() > PAGE {
-        return Err(BlobError::TooBig { size: b.len() });
+        return Err(BlobError::Size(SizeError::TooBig {
+            size: b.len(),
+            max: PAGE,
+        }));
     }
     for (i, &byte) in b.iter().enumerate().skip(VER1) {
         if byte != 0 {
-            return Err(BlobError::NonZeroTail { offset: i });
+            return Err(BlobError::Size(SizeError::NonZeroTail {
+                offset: i,
+                known: VER1,
+            }));
         }
     }
     let mut kernel = [0u8; VER1];
@@ -123,7 +133,7 @@ pub fn blob(b: &[u8]) -> Result<Opts, BlobError> {
 /// The errno `fsconfig()` gives for a refused blob.
 pub fn blob_errno(e: &BlobError) -> i32 {
     match e {
-        BlobError::TooBig { .. } | BlobError::NonZeroTail { .. } => E2BIG,
+        BlobError::Size(SizeError::TooBig { .. } | SizeError::NonZeroTail { .. }) => E2BIG,
         _ => EINVAL,
     }
 }

@@ -11,6 +11,7 @@ use core::fmt;
 
 use crate::names;
 use crate::text::{self, TextError};
+use crate::versioned::{SizeError, Versioned};
 
 /// Size of the first published `struct bpf_delegation_opts`
 /// (`BPF_DELEGATION_OPTS_SIZE_VER0`): the four masks.
@@ -677,22 +678,8 @@ fn apply<'a>(
 /// Why a binary delegation was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlobError {
-    /// Shorter than `BPF_DELEGATION_OPTS_SIZE_VER0`.
-    TooSmall {
-        /// The size given.
-        size: usize,
-    },
-    /// Longer than a page.
-    TooBig {
-        /// The size given.
-        size: usize,
-    },
-    /// Longer than this kernel's struct, with a non-zero byte past its end:
-    /// a newer caller asks for something this kernel does not know.
-    NonZeroTail {
-        /// Offset of the first non-zero byte.
-        offset: usize,
-    },
+    /// Its size breaks the rules of a size-versioned struct.
+    Size(SizeError),
     /// A mask has bits above the enum's range (and is not "any").
     UnknownBits {
         /// The mask.
@@ -712,7 +699,7 @@ impl BlobError {
     /// `copy_struct_from_user()`.
     pub fn errno(&self) -> i32 {
         match self {
-            BlobError::TooBig { .. } | BlobError::NonZeroTail { .. } => E2BIG,
+            BlobError::Size(e) if e.is_too_big() => E2BIG,
             _ => EINVAL,
         }
     }
@@ -721,35 +708,15 @@ impl BlobError {
 impl fmt::Display for BlobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            BlobError::TooSmall { size } => write!(
-                f,
-                "abilities: {size} bytes is smaller than struct bpf_delegation_opts ({OPTS_SIZE_VER0})"
-            ),
-            BlobError::TooBig { size } => {
-                write!(f, "abilities: {size} bytes is larger than {OPTS_SIZE_MAX}")
-            }
-            BlobError::NonZeroTail { offset } => write!(
-                f,
-                "abilities: unknown non-zero field at byte {offset} (this kernel knows {OPTS_SIZE})"
-            ),
+            BlobError::Size(ref e) => write!(f, "abilities: {e}"),
             BlobError::UnknownBits { field, bits } => {
                 write!(f, "abilities: {} has unknown bits {bits:#x}", field.name())
             }
-            BlobError::UngatedCmds { bits } => write!(
-                f,
-                "abilities: cmds {bits:#x} are not delegatable commands"
-            ),
+            BlobError::UngatedCmds { bits } => {
+                write!(f, "abilities: cmds {bits:#x} are not delegatable commands")
+            }
         }
     }
-}
-
-fn read_u64(blob: &[u8], offset: usize) -> Option<u64> {
-    let bytes = blob.get(offset..offset.checked_add(8)?)?;
-    let mut word = [0u8; 8];
-    for (dst, src) in word.iter_mut().zip(bytes) {
-        *dst = *src;
-    }
-    Some(u64::from_ne_bytes(word))
 }
 
 /// A parsed `struct bpf_delegation_opts`, of any version.
@@ -770,22 +737,11 @@ pub struct Opts {
 /// commands mask only commands that delegation gates.  Nothing partial is
 /// ever returned.
 pub fn parse_blob(blob: &[u8]) -> Result<Opts, BlobError> {
-    let size = blob.len();
-    if size < OPTS_SIZE_VER0 {
-        return Err(BlobError::TooSmall { size });
-    }
-    if size > OPTS_SIZE_MAX {
-        return Err(BlobError::TooBig { size });
-    }
-    let tail = blob.get(OPTS_SIZE..).unwrap_or_default();
-    if let Some(pos) = tail.iter().position(|&b| b != 0) {
-        return Err(BlobError::NonZeroTail {
-            offset: OPTS_SIZE + pos,
-        });
-    }
+    let opts = Versioned::<OPTS_SIZE>::from_bytes(blob, OPTS_SIZE_VER0, OPTS_SIZE_MAX)
+        .map_err(BlobError::Size)?;
     let mut masks = Masks::default();
     for (i, field) in Field::ALL.into_iter().enumerate() {
-        let mask = read_u64(blob, i * 8).ok_or(BlobError::TooSmall { size })?;
+        let mask = opts.u64_at(i * 8).unwrap_or_default();
         let bad = mask & !field.allowed_bits();
         if mask != ANY && bad != 0 {
             return Err(match field {
@@ -797,16 +753,9 @@ pub fn parse_blob(blob: &[u8]) -> Result<Opts, BlobError> {
         }
         *masks.get_mut(field) = mask;
     }
-    // What the blob has of the scope, zero-extended as copy_struct_from_user()
-    // does for a caller that knows a shorter struct: a VER0 struct has none.
-    let mut scope = [0u8; 8];
-    for (dst, src) in scope
-        .iter_mut()
-        .zip(blob.get(OPTS_SIZE_VER0..).unwrap_or_default())
-    {
-        *dst = *src;
-    }
-    let cgroup_id = u64::from_ne_bytes(scope);
+    // A caller that knows only VER0 has no scope: it reads as 0, as
+    // copy_struct_from_user() zero-fills what a shorter struct lacks.
+    let cgroup_id = opts.u64_at(OPTS_SIZE_VER0).unwrap_or_default();
     Ok(Opts { masks, cgroup_id })
 }
 
@@ -862,15 +811,24 @@ mod tests {
 
     #[test]
     fn sizes_follow_copy_struct_from_user() {
-        assert_eq!(parse_blob(&[]), Err(BlobError::TooSmall { size: 0 }));
-        assert_eq!(parse_blob(&[0; 31]), Err(BlobError::TooSmall { size: 31 }));
+        assert_eq!(
+            parse_blob(&[]),
+            Err(BlobError::Size(SizeError::TooSmall { size: 0, min: 32 }))
+        );
+        assert_eq!(
+            parse_blob(&[0; 31]),
+            Err(BlobError::Size(SizeError::TooSmall { size: 31, min: 32 }))
+        );
         assert_eq!(parse_blob(&[0; 32]), Ok(Opts::default()));
         assert_eq!(parse_blob(&[0; 40]), Ok(Opts::default()));
         assert_eq!(parse_blob(&[0; 48]), Ok(Opts::default()));
         assert_eq!(parse_blob(&[0; 4096]), Ok(Opts::default()));
         assert_eq!(
             parse_blob(&[0; 4097]),
-            Err(BlobError::TooBig { size: 4097 })
+            Err(BlobError::Size(SizeError::TooBig {
+                size: 4097,
+                max: 4096
+            }))
         );
         // VER1: the scope, then zeroes, then a byte this kernel does not know.
         let b = blob([0; 4], &[7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -889,11 +847,14 @@ mod tests {
         assert_ne!(parse_blob(&c[..34]).unwrap().cgroup_id, ver1);
         assert_eq!(
             parse_blob(&b[..48]),
-            Err(BlobError::NonZeroTail { offset: 47 })
+            Err(BlobError::Size(SizeError::NonZeroTail {
+                offset: 47,
+                known: 40
+            }))
         );
-        assert_eq!(BlobError::NonZeroTail { offset: 47 }.errno(), E2BIG);
-        assert_eq!(BlobError::TooBig { size: 4097 }.errno(), E2BIG);
-        assert_eq!(BlobError::TooSmall { size: 31 }.errno(), EINVAL);
+        assert_eq!(parse_blob(&b[..48]).unwrap_err().errno(), E2BIG);
+        assert_eq!(parse_blob(&[0; 4097]).unwrap_err().errno(), E2BIG);
+        assert_eq!(parse_blob(&[0; 31]).unwrap_err().errno(), EINVAL);
     }
 
     #[test]
