@@ -10,11 +10,6 @@ lock "build-$(flavour)"
 
 "$top/scripts/assemble.sh"
 B=$(build_dir)
-if [ "${BASE_ONLY:-0}" != 1 ]; then
-	# The Rust name tables are generated from the uAPI header they serve.
-	python3 "$top/scripts/gen-bpf-names.py" "$(src_dir)/include/uapi/linux/bpf.h" \
-		--check "$top/kernel/bpf/delegation/names.rs"
-fi
 mkdir -p "$B"
 
 # Common fragments, then the flavour's, which may override them.

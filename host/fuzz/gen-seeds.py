@@ -15,9 +15,12 @@ little-endian).  Run it after changing that format, and commit the result:
 import os
 import re
 import struct
+import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAMES_RS = os.path.join(HERE, "..", "..", "kernel", "bpf", "delegation", "names.rs")
+NAMES_AWK = os.path.join(HERE, "..", "..", "kernel", "bpf", "delegation", "names.awk")
+BPF_H = os.environ.get("BPF_UAPI_H", os.path.join(HERE, "..", "..", "out", "base",
+                                                  "include", "uapi", "linux", "bpf.h"))
 
 FIELDS = ["cmds", "maps", "progs", "attachs"]
 TABLES = {"cmds": "CMDS", "maps": "MAPS", "progs": "PROGS", "attachs": "ATTACHS"}
@@ -36,7 +39,8 @@ RULE = 0b00100110
 
 
 def tables():
-    text = open(NAMES_RS).read()
+    text = subprocess.run(["awk", "-f", NAMES_AWK, BPF_H], check=True,
+                          capture_output=True, text=True).stdout
     names, maxes = {}, {}
     for f, t in TABLES.items():
         body = re.search(r"const %s: &\[\(&str, u32\)\] = &\[(.*?)\];" % t, text, re.S).group(1)

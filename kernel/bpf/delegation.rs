@@ -19,8 +19,12 @@ use kernel::seq_file::SeqFile;
 use kernel::sync::{Arc, ArcBorrow, SpinLock};
 use kernel::types::ForeignOwnable;
 
-#[path = "delegation/names.rs"]
-mod names;
+/// The names of the BPF enum values, generated at build time from this
+/// tree's `include/uapi/linux/bpf.h` by `delegation/names.awk` (see the
+/// Makefile, which names the output in `BPF_DELEGATION_NAMES`).
+mod names {
+    include!(env!("BPF_DELEGATION_NAMES"));
+}
 #[path = "delegation/policy.rs"]
 pub mod policy;
 #[path = "delegation/text.rs"]
