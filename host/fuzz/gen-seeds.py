@@ -38,9 +38,12 @@ PAGE = 4096
 RULE = 0b00100110
 
 
+NAMES_TEXT = subprocess.run(["awk", "-f", NAMES_AWK, BPF_H], check=True,
+                            capture_output=True, text=True).stdout
+
+
 def tables():
-    text = subprocess.run(["awk", "-f", NAMES_AWK, BPF_H], check=True,
-                          capture_output=True, text=True).stdout
+    text = NAMES_TEXT
     names, maxes = {}, {}
     for f, t in TABLES.items():
         body = re.search(r"const %s: &\[\(&str, u32\)\] = &\[(.*?)\];" % t, text, re.S).group(1)
@@ -53,7 +56,7 @@ NAMES, MAXES = tables()
 
 
 def value(field, name):
-    return dict(re.findall(r'\("(\w+)", (\d+)\)', open(NAMES_RS).read().split(
+    return dict(re.findall(r'\("(\w+)", (\d+)\)', NAMES_TEXT.split(
         "const %s:" % TABLES[field])[1].split("];")[0])).get(name)
 
 
