@@ -53,33 +53,14 @@ files=()
 mapfile -t files < <(overlay_files)
 if [ "${BASE_ONLY:-0}" = 1 ]; then
 	mapfile -t files < <(printf '%s\n' "${files[@]}" | grep '^tools/testing/' || true)
+	layer_patches "$stage" 0000 "${files[@]}"
 else
+	layer_patches "$stage" "" "${files[@]}" || exit 1
 	for p in "$top"/patches/*.patch; do
-		[ -e "$p" ] || continue
 		mapfile -t -O "${#files[@]}" files < <(patch_files "$p")
 	done
 fi
 mapfile -t files < <(printf '%s\n' "${files[@]}" | sed '/^$/d' | sort -u)
-for f in "${files[@]}"; do
-	if [ -f "$OUT/base/$f" ]; then
-		mkdir -p "$stage/$(dirname "$f")"
-		cp -p "$OUT/base/$f" "$stage/$f"
-	fi
-done
-if [ "${BASE_ONLY:-0}" != 1 ]; then
-	for p in "$top"/patches/*.patch; do
-		[ -e "$p" ] || continue
-		if ! out=$(patch -p1 -d "$stage" --forward --no-backup-if-mismatch -r - <"$p" 2>&1); then
-			printf '%s\n' "$out" >&2
-			printf '\nerror: patch %s does not apply to Linux %s.%s.%s; the failing hunk(s):\n' \
-				"patches/$(basename "$p")" "$ver" "$pl" "$sub" >&2
-			# Re-run to show the rejected hunks themselves.
-			patch -p1 -d "$stage" --dry-run --forward --no-backup-if-mismatch -r "$stage/.rej" <"$p" >/dev/null 2>&1 || true
-			cat "$stage/.rej" >&2 2>/dev/null || true
-			exit 1
-		fi
-	done
-fi
 for f in "${files[@]}"; do
 	[ -f "$top/$f" ] || continue
 	mkdir -p "$stage/$(dirname "$f")"

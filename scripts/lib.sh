@@ -45,6 +45,39 @@ patch_files() {
 	sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
 }
 
+# The one place the series' patches are laid over the base (assemble.sh,
+# mkpatch.sh): in directory $1, copy from the base the files that the
+# patches sorting before $2 (all of them when $2 is empty) touch, and the
+# further files named after $2, then apply those patches in name order.
+# Prints what does not apply, with its rejected hunks, and fails.
+layer_patches() {
+	local dir=$1 upto=$2 p f out
+	shift 2
+	local files=("$@") patches=()
+	for p in "$top"/patches/*.patch; do
+		[ -e "$p" ] || continue
+		[ -n "$upto" ] && [[ ! "$(basename "$p")" < "$upto" ]] && continue
+		patches+=("$p")
+		mapfile -t -O "${#files[@]}" files < <(patch_files "$p")
+	done
+	for f in "${files[@]}"; do
+		[ -n "$f" ] && [ -f "$OUT/base/$f" ] || continue
+		mkdir -p "$dir/$(dirname "$f")"
+		cp -p "$OUT/base/$f" "$dir/$f"
+	done
+	for p in "${patches[@]}"; do
+		if ! out=$(patch -p1 -d "$dir" --forward --no-backup-if-mismatch -r - <"$p" 2>&1); then
+			printf '%s\n' "$out" >&2
+			printf '\nerror: patches/%s does not apply to Linux %s; the failing hunk(s):\n' \
+				"$(basename "$p")" "$(cat "$OUT/base-version" 2>/dev/null || echo '(base)')" >&2
+			patch -p1 -d "$dir" --dry-run --forward --no-backup-if-mismatch -r "$dir/.rej" <"$p" >/dev/null 2>&1 || true
+			cat "$dir/.rej" >&2 2>/dev/null || true
+			rm -f "$dir/.rej"
+			return 1
+		fi
+	done
+}
+
 # kbuild with Debian's rustc-web (it ships the library sources kbuild needs)
 # and the pinned bindgen; the rustup toolchain in PATH has no rust-src.  The
 # debug kernel is built with clang (LLVM=1): Rust with KASAN needs it.  Every

@@ -11,34 +11,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 [ -f "$OUT/base/.unpacked" ] || "$top/scripts/assemble.sh"
 cmd=${1:-}
 shift || true
-# $1 = directory to fill with FILEs ($3...) as the patches before $2 leave
-# them ($2 empty: all patches).
-layered() {
-	local dir=$1 upto=$2 p f
-	shift 2
-	local files=("$@")
-	for p in "$top"/patches/*.patch; do
-		[ -e "$p" ] || continue
-		[ -n "$upto" ] && [[ ! "$(basename "$p")" < "$upto" ]] && continue
-		mapfile -t -O "${#files[@]}" files < <(patch_files "$p")
-	done
-	for f in "${files[@]}"; do
-		[ -f "$OUT/base/$f" ] || continue
-		mkdir -p "$dir/$(dirname "$f")"
-		cp "$OUT/base/$f" "$dir/$f"
-	done
-	for p in "$top"/patches/*.patch; do
-		[ -e "$p" ] || continue
-		[ -n "$upto" ] && [[ ! "$(basename "$p")" < "$upto" ]] && continue
-		patch -s -p1 -d "$dir" --no-backup-if-mismatch <"$p" || die "patches/$(basename "$p") does not apply"
-	done
-}
-
 case "$cmd" in
 edit)
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	layered "$tmp" "" "$@"
+	layer_patches "$tmp" "" "$@" || die "the patches do not apply"
 	for f in "$@"; do
 		mkdir -p "$OUT/edit/$(dirname "$f")"
 		[ -f "$OUT/edit/$f" ] || cp "$tmp/$f" "$OUT/edit/$f"
@@ -48,7 +25,7 @@ write)
 	shift
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	layered "$tmp/a" "$name" "$@"
+	layer_patches "$tmp/a" "$name" "$@" || die "the patches before $name do not apply"
 	mkdir -p "$top/patches"
 	(cd "$tmp" && for f in "$@"; do
 		diff -u --label "a/$f" --label "b/$f" "a/$f" "$OUT/edit/$f" || [ $? = 1 ]
