@@ -77,18 +77,28 @@ void bpf_delegation_narrow_pending(struct bpf_delegation_request *pending,
 #define BPF_DELEGATION_DEAD		(1U << 1)	/* its superblock is gone */
 
 /*
- * A consistent snapshot of the masks into @out; returns the flags.  @d may
- * be NULL (nothing delegated).
- */
-u32 bpf_delegation_read(struct bpf_delegation *d, struct bpf_delegation_opts *out);
-
-/*
  * Does @d allow @cmd, with the map type or the program and attach types
  * (negative: not part of the question)?  One snapshot decides all bits;
  * a dead delegation allows nothing.  Same context rules as a read.
  */
 bool bpf_delegation_allows(struct bpf_delegation *d, u32 cmd, s64 map_type,
 			   s64 prog_type, s64 attach_type);
+
+/* ",delegate,delegate_cmds=...": the mount options of @d. */
+void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);
+
+/*
+ * What bpffs and tokens call whether or not the feature is built in.
+ * Without CONFIG_BPF_DELEGATION there is no delegation object (the
+ * pointers are NULL): nothing to count or kill, a read leaves the caller's
+ * masks as they are, and cgroup attachment is not limited, as upstream.
+ */
+#ifdef CONFIG_BPF_DELEGATION
+/*
+ * A consistent snapshot of the masks into @out; returns the flags.  @d may
+ * be NULL (nothing delegated).
+ */
+u32 bpf_delegation_read(struct bpf_delegation *d, struct bpf_delegation_opts *out);
 
 /*
  * May a program loaded through @d be attached to (or detached from) @cgrp,
@@ -104,10 +114,25 @@ bool bpf_delegation_allows_cgroup_attach(struct bpf_delegation *d,
 /* The superblock is going away: allow nothing more through @d. */
 void bpf_delegation_kill(struct bpf_delegation *d);
 
-/* ",delegate,delegate_cmds=...": the mount options of @d. */
-void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);
-
 void bpf_delegation_get(struct bpf_delegation *d);
 void bpf_delegation_put(struct bpf_delegation *d);
+#else
+static inline u32 bpf_delegation_read(struct bpf_delegation *d,
+				      struct bpf_delegation_opts *out)
+{
+	return 0;
+}
+
+static inline bool bpf_delegation_allows_cgroup_attach(struct bpf_delegation *d,
+						       struct cgroup *cgrp,
+						       u32 attach_type, bool multi)
+{
+	return true;
+}
+
+static inline void bpf_delegation_kill(struct bpf_delegation *d) {}
+static inline void bpf_delegation_get(struct bpf_delegation *d) {}
+static inline void bpf_delegation_put(struct bpf_delegation *d) {}
+#endif /* CONFIG_BPF_DELEGATION */
 
 #endif /* _LINUX_BPF_DELEGATION_H */
