@@ -73,19 +73,6 @@ enum agent_use {
 	USE_MAP_STRUCT_OPS,	/* load BTF, create a bpf_dummy_ops struct_ops map */
 };
 
-struct agent_cmd {
-	int op;
-	int arg;
-	char key[64];
-	char str[256];
-};
-
-struct agent_reply {
-	int ret;
-	int has_fd;
-	char str[1024];
-};
-
 struct agent {
 	pid_t pid;
 	int sock;
@@ -239,7 +226,7 @@ static int agent_keep(int *slots, const char *name, int fd)
 }
 
 /* The cgroup program ops (OP_PROG_KEEP ... OP_LINK_UPDATE): 0 or -errno. */
-static int agent_cgroup_op(const struct agent_cmd *c, int *slots)
+static int agent_cgroup_op(const struct msg *c, int *slots)
 {
 	int target = slots[slot_of(c->key)], type, attach, ret, fd;
 	char a[16] = "", b[16] = "";
@@ -275,14 +262,14 @@ static int agent_main(int sock, void *arg)
 {
 	int ctx = -1, mnt = -1, picked = -1;
 	int slots[SLOT_MAX], i;
-	struct agent_cmd c;
-	struct agent_reply r;
+	struct msg c, r;
+	int fds_in[MSG_MAX_FDS];
 	char path[64];
 
 	(void)arg;
 	for (i = 0; i < SLOT_MAX; i++)
 		slots[i] = -1;
-	while (read(sock, &c, sizeof(c)) == sizeof(c)) {
+	while (!msg_recv(sock, &c, fds_in)) {
 		int fd_out = -1, fd;
 
 		memset(&r, 0, sizeof(r));
@@ -383,7 +370,7 @@ static int agent_main(int sock, void *arg)
 			r.ret = fd_out < 0 ? -EBADF : 0;
 			break;
 		case OP_RECV_SLOT:
-			fd = recv_fd(sock);
+			fd = c.nfds ? fds_in[0] : -EBADF;
 			r.ret = fd < 0 ? fd : 0;
 			if (fd >= 0)
 				slots[slot_of(c.key)] = fd;
@@ -474,11 +461,9 @@ static int agent_main(int sock, void *arg)
 		default:
 			r.ret = -EINVAL;
 		}
-		r.has_fd = fd_out >= 0;
-		if (write(sock, &r, sizeof(r)) != sizeof(r))
+		r.nfds = fd_out >= 0;
+		if (msg_send(sock, &r, &fd_out))
 			return 1;
-		if (r.has_fd && send_fd(sock, fd_out))
-			return 2;
 		/* The mount fd is the parent's now: keep nothing pinned here. */
 		if (c.op == OP_MOUNT && mnt >= 0) {
 			close(mnt);
@@ -495,44 +480,36 @@ static int agent_main(int sock, void *arg)
 static inline int agent_do(struct agent *a, int op, int arg, const char *key,
 			   const char *str, int *fd, char *out, size_t out_len)
 {
-	struct agent_cmd c = { .op = op, .arg = arg };
-	struct agent_reply r;
+	struct msg m = { .op = op, .arg = arg };
+	int got[MSG_MAX_FDS], ret;
 
 	if (key)
-		snprintf(c.key, sizeof(c.key), "%s", key);
+		snprintf(m.key, sizeof(m.key), "%s", key);
 	if (str)
-		snprintf(c.str, sizeof(c.str), "%s", str);
-	if (write(a->sock, &c, sizeof(c)) != sizeof(c))
-		return -EPIPE;
-	if (read(a->sock, &r, sizeof(r)) != sizeof(r))
-		return -EPIPE;
+		snprintf(m.str, sizeof(m.str), "%s", str);
+	ret = msg_call(a->sock, &m, NULL, got);
 	if (fd)
 		*fd = -1;
-	if (r.has_fd) {
-		int got = recv_fd(a->sock);
-
+	if (ret == -EPIPE && !m.nfds)
+		return ret;
+	if (m.nfds) {
 		if (fd)
-			*fd = got;
-		else if (got >= 0)
-			close(got);
+			*fd = got[0];
+		else
+			close(got[0]);
 	}
 	if (out)
-		snprintf(out, out_len, "%s", r.str);
-	return r.ret;
+		snprintf(out, out_len, "%s", m.str);
+	return ret;
 }
 
 /* Hand the agent an fd for its slot @slot. */
 static inline int agent_give_fd(struct agent *a, const char *slot, int fd)
 {
-	struct agent_cmd c = { .op = OP_RECV_SLOT };
-	struct agent_reply r;
+	struct msg m = { .op = OP_RECV_SLOT, .nfds = 1 };
 
-	snprintf(c.key, sizeof(c.key), "%s", slot);
-	if (write(a->sock, &c, sizeof(c)) != sizeof(c) || send_fd(a->sock, fd))
-		return -EPIPE;
-	if (read(a->sock, &r, sizeof(r)) != sizeof(r))
-		return -EPIPE;
-	return r.ret;
+	snprintf(m.key, sizeof(m.key), "%s", slot);
+	return msg_call(a->sock, &m, &fd, NULL);
 }
 
 static inline int agent_start(struct agent *a)
@@ -543,13 +520,13 @@ static inline int agent_start(struct agent *a)
 
 static inline int agent_stop(struct agent *a)
 {
-	struct agent_cmd c = { .op = OP_EXIT };
+	struct msg m = { .op = OP_EXIT };
 	pid_t pid = a->pid;
 
 	if (pid <= 0)
 		return 0;
 	a->pid = 0;
-	if (write(a->sock, &c, sizeof(c)) != sizeof(c))
+	if (msg_send(a->sock, &m, NULL))
 		kill(pid, SIGKILL);
 	close(a->sock);
 	return wait_child(pid);

@@ -555,6 +555,99 @@ static inline int recv_int(int sock, int *v)
 }
 
 /*
+ * The one parent/child protocol of these tests.  A message is a struct msg
+ * and then its nfds file descriptors (SCM_RIGHTS, one each).  The side that
+ * asks fills op, arg, key, str and the fds; the side that answers sends the
+ * same struct back with ret (0 or -errno), maybe str and its own fds.  In
+ * delegation_agent.h the privileged parent asks and the container answers;
+ * in race_test and lifetime_test the container asks its privileged parent.
+ */
+#define MSG_MAX_FDS 16
+
+struct msg {
+	int op;
+	int arg;
+	int ret;
+	int nfds;
+	char key[64];
+	char str[1024];
+};
+
+static inline int msg_send(int sock, const struct msg *m, const int *fds)
+{
+	const char *p = (const char *)m;
+	size_t left = sizeof(*m);
+	int i;
+
+	if (m->nfds < 0 || m->nfds > MSG_MAX_FDS)
+		return -EINVAL;
+	while (left) {
+		ssize_t n = write(sock, p, left);
+
+		if (n <= 0)
+			return -EPIPE;
+		p += n;
+		left -= n;
+	}
+	for (i = 0; i < m->nfds; i++)
+		if (send_fd(sock, fds[i]))
+			return -EPIPE;
+	return 0;
+}
+
+/* Receive a message and its fds into @fds (room for MSG_MAX_FDS). */
+static inline int msg_recv(int sock, struct msg *m, int *fds)
+{
+	char *p = (char *)m;
+	size_t left = sizeof(*m);
+	int i;
+
+	while (left) {
+		ssize_t n = read(sock, p, left);
+
+		if (n <= 0)
+			return -EPIPE;
+		p += n;
+		left -= n;
+	}
+	if (m->nfds < 0 || m->nfds > MSG_MAX_FDS)
+		return -EPROTO;
+	for (i = 0; i < m->nfds; i++) {
+		fds[i] = recv_fd(sock);
+		if (fds[i] < 0) {
+			while (i--)
+				close(fds[i]);
+			return -EPIPE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Ask: send @m with @fds, wait for the answer into @m and its fds into
+ * @out (closed when @out is NULL).  Returns the answer's ret, or -EPIPE.
+ */
+static inline int msg_call(int sock, struct msg *m, const int *fds, int *out)
+{
+	int got[MSG_MAX_FDS], i;
+
+	if (msg_send(sock, m, fds) || msg_recv(sock, m, out ?: got))
+		return -EPIPE;
+	if (!out)
+		for (i = 0; i < m->nfds; i++)
+			close(got[i]);
+	return m->ret;
+}
+
+/* Answer @m with @ret and @nfds of @fds. */
+static inline int msg_answer(int sock, struct msg *m, int ret, const int *fds, int nfds)
+{
+	m->ret = ret;
+	m->nfds = nfds;
+	return msg_send(sock, m, fds);
+}
+
+/*
  * Fork a child that enters a new user namespace (its root mapped to the
  * parent's uid and gid) and a new mount namespace, then runs fn(sock).
  * The parent gets the child's pid and its end of a socketpair.  The

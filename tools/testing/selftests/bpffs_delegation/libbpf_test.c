@@ -38,7 +38,7 @@ TEST(libbpf_client)
 		.progs = 1ULL << BPF_PROG_TYPE_SOCKET_FILTER,
 		.attachs = 1,
 	};
-	char client[256];	/* struct agent_cmd.str */
+	char client[256];	/* fits struct msg.str */
 	struct agent a = {};
 	int fs_fd, mnt_fd;
 

@@ -47,20 +47,16 @@ enum req { REQ_DONE, REQ_DELEGATE, REQ_PICK };
  * their last fd does; the parent narrows the first NARROW of a batch.
  */
 #define BATCH 16
+_Static_assert(BATCH <= MSG_MAX_FDS, "a batch goes in one message");
 #define NARROW 2
 #define BASE "/tmp/bpffs-lifetime"
 
 /* Send @req with @n fds; returns the answer (0, 1: stop, or -errno). */
 static int request(int sock, int req, const int *fds, int n)
 {
-	int i, ret;
+	struct msg m = { .op = req, .nfds = n };
 
-	if (send_int(sock, req) || send_int(sock, n))
-		return -EIO;
-	for (i = 0; i < n; i++)
-		if (send_fd(sock, fds[i]))
-			return -EIO;
-	return recv_int(sock, &ret) ? -EIO : ret;
+	return msg_call(sock, &m, fds, NULL);
 }
 
 struct instance {
@@ -161,8 +157,8 @@ static int container(int sock, void *arg)
 	do
 		ret = one_batch(sock);
 	while (!ret);
-	send_int(sock, REQ_DONE);
-	send_int(sock, ret == 1 ? 0 : ret);
+	/* The last message, unanswered: how the container fared. */
+	msg_send(sock, &(struct msg){ .op = REQ_DONE, .arg = ret == 1 ? 0 : ret }, NULL);
 	return ret == 1 ? 0 : 1;
 }
 
@@ -348,7 +344,7 @@ TEST_F_TIMEOUT(lifetime, instances_leave_nothing_behind, 900)
 	char *leaks_before = NULL;
 	double t0, t_base = 0, t_end = 0;
 	bool have_base = false, have_end = false;
-	int sock = -1, ret, st;
+	int sock = -1, ret, st = -1;
 	pid_t pid;
 
 	ASSERT_EQ(write_file("/proc/sys/kernel/unprivileged_bpf_disabled", "2"), 0);
@@ -362,17 +358,17 @@ TEST_F_TIMEOUT(lifetime, instances_leave_nothing_behind, 900)
 	ASSERT_GT(pid, 0);
 	t0 = now();
 	for (;;) {
-		int req, k, i, fds[BATCH], pick;
+		int req, k, i, fds[MSG_MAX_FDS], pick;
+		struct msg m;
 
-		ASSERT_EQ(recv_int(sock, &req), 0);
-		if (req == REQ_DONE)
+		ASSERT_EQ(msg_recv(sock, &m, fds), 0);
+		req = m.op;
+		if (req == REQ_DONE) {
+			st = m.arg;
 			break;
-		ASSERT_EQ(recv_int(sock, &k), 0);
-		ASSERT_EQ(k, req == REQ_PICK ? NARROW : BATCH);
-		for (i = 0; i < k; i++) {
-			fds[i] = recv_fd(sock);
-			ASSERT_GE(fds[i], 0);
 		}
+		k = m.nfds;
+		ASSERT_EQ(k, req == REQ_PICK ? NARROW : BATCH);
 		ret = 0;
 		if (req == REQ_PICK) {
 			/* Narrow each through a reconfigure context. */
@@ -386,7 +382,7 @@ TEST_F_TIMEOUT(lifetime, instances_leave_nothing_behind, 900)
 					close(pick);
 				close(fds[i]);
 			}
-			ASSERT_EQ(send_int(sock, ret), 0);
+			ASSERT_EQ(msg_answer(sock, &m, ret, NULL, 0), 0);
 			continue;
 		}
 		/* REQ_DELEGATE: the previous batch is gone. */
@@ -411,13 +407,12 @@ TEST_F_TIMEOUT(lifetime, instances_leave_nothing_behind, 900)
 			ret = ret ?: set_flag(fds[i], "delegate");
 			close(fds[i]);
 		}
-		ASSERT_EQ(send_int(sock, ret), 0);
+		ASSERT_EQ(msg_answer(sock, &m, ret, NULL, 0), 0);
 		if (!ret) {
 			n += k;
 			measured += k;
 		}
 	}
-	ASSERT_EQ(recv_int(sock, &st), 0);
 	EXPECT_EQ(st, 0) TH_LOG("the container failed: %d", st);
 	EXPECT_EQ(wait_child(pid), 0);
 	close(sock);

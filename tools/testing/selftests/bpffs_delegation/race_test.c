@@ -332,18 +332,24 @@ static void *b_user(void *p)
 }
 
 /*
- * Requests to the privileged side, an int each and maybe an fd; it answers
- * 0 or -errno.
+ * Requests to the privileged side (struct msg, maybe with an fd); it
+ * answers 0 or -errno.
  */
 enum req { REQ_DONE, REQ_DELEGATE, REQ_PICK, REQ_RESET, REQ_READY };
 
 static int request(int sock, int req, int fd)
 {
-	int ret;
+	struct msg m = { .op = req, .nfds = fd >= 0 };
 
-	if (send_int(sock, req) || (fd >= 0 && send_fd(sock, fd)) || recv_int(sock, &ret))
-		return -EIO;
-	return ret;
+	return msg_call(sock, &m, &fd, NULL);
+}
+
+/* The last request, which has no answer. */
+static void request_done(int sock)
+{
+	struct msg m = { .op = REQ_DONE };
+
+	msg_send(sock, &m, NULL);
 }
 
 /*
@@ -447,7 +453,7 @@ static void *b_cycler(void *p)
 		b_gen = ++gen;
 		pthread_mutex_unlock(&b_lock);
 	}
-	send_int(sock, REQ_DONE);
+	request_done(sock);
 	return NULL;
 }
 
@@ -515,17 +521,18 @@ static void inst_close(struct inst *in)
 static int serve(int sock, const struct bpf_delegation_opts *set, struct inst *in)
 {
 	for (;;) {
-		int req, fd = -1, ret = 0;
+		int req, fds[MSG_MAX_FDS], fd = -1, ret = 0;
+		struct msg m;
 
-		if (recv_int(sock, &req))
+		if (msg_recv(sock, &m, fds))
 			return -EIO;
+		req = m.op;
 		if (req == REQ_DONE)
 			return 0;
-		if (req == REQ_DELEGATE || req == REQ_PICK) {
-			fd = recv_fd(sock);
-			if (fd < 0)
-				return -EIO;
-		}
+		if (m.nfds)
+			fd = fds[0];
+		if ((req == REQ_DELEGATE || req == REQ_PICK) && fd < 0)
+			return -EIO;
 		switch (req) {
 		case REQ_DELEGATE:
 			ret = set_opts(fd, set->cmds, set->maps, set->progs, set->attachs);
@@ -550,7 +557,7 @@ static int serve(int sock, const struct bpf_delegation_opts *set, struct inst *i
 		default:
 			ret = -EINVAL;
 		}
-		if (send_int(sock, ret))
+		if (msg_answer(sock, &m, ret, NULL, 0))
 			return -EIO;
 		if (req == REQ_READY)
 			return 0;

@@ -21,6 +21,8 @@ struct child_report {
 	int map_token;		/* map create with the token */
 	int map_plain;		/* the same map create without it */
 };
+_Static_assert(sizeof(struct child_report) <= sizeof(((struct msg *)0)->str),
+	       "the report travels in a message's string");
 
 struct child_args {
 	enum bpf_map_type map_type;
@@ -41,13 +43,16 @@ static int child_flow(int sock, void *data)
 	struct child_report r = { -ENOTRECOVERABLE, -ENOTRECOVERABLE,
 				  -ENOTRECOVERABLE, -ENOTRECOVERABLE };
 	int fs_fd, mnt_fd, bpffs_fd, token, how, set = 0;
+	struct msg m = {};
 
 	fs_fd = sys_fsopen("bpf", FSOPEN_CLOEXEC);
 	if (fs_fd < 0)
 		return 10;
 	if (args->child_sets_cmds)
 		set = set_string(fs_fd, "delegate_cmds", args->child_sets_cmds);
-	if (send_int(sock, set) || send_fd(sock, fs_fd) || recv_int(sock, &how))
+	/* Ask the parent to delegate the context; it answers how to go on. */
+	how = msg_call(sock, &(struct msg){ .arg = set, .nfds = 1 }, &fs_fd, NULL);
+	if (how < 0)
 		return 11;
 	if (how == CHILD_CREATES)
 		r.create = sys_fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) ? -errno : 0;
@@ -71,7 +76,9 @@ static int child_flow(int sock, void *data)
 	if (r.token >= 0)
 		r.token = 0;
 report:
-	return write(sock, &r, sizeof(r)) == sizeof(r) ? 0 : 13;
+	m.nfds = 0;
+	memcpy(m.str, &r, sizeof(r));
+	return msg_send(sock, &m, NULL) ? 13 : 0;
 }
 
 /*
@@ -91,14 +98,16 @@ static void run_flow(struct __test_metadata *_metadata, struct child_args *args,
 		     struct child_report *r)
 {
 	const char *vals[] = { po->cmds, po->maps, po->progs, po->attachs };
-	int sock = -1, fs_fd, i;
+	int sock = -1, fs_fd, i, fds[MSG_MAX_FDS];
+	struct msg m;
 	pid_t pid;
 
 	pid = spawn_userns_child(child_flow, args, &sock);
 	ASSERT_GT(pid, 0);
-	ASSERT_EQ(recv_int(sock, child_set), 0);
-	fs_fd = recv_fd(sock);
-	ASSERT_GE(fs_fd, 0);
+	ASSERT_EQ(msg_recv(sock, &m, fds), 0);
+	ASSERT_EQ(m.nfds, 1);
+	*child_set = m.arg;
+	fs_fd = fds[0];
 	for (i = 0; i < 4; i++) {
 		if (!vals[i])
 			continue;
@@ -109,8 +118,9 @@ static void run_flow(struct __test_metadata *_metadata, struct child_args *args,
 	if (po->how == PARENT_CREATED)
 		ASSERT_EQ(sys_fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0), 0);
 	close(fs_fd);
-	ASSERT_EQ(send_int(sock, po->how), 0);
-	ASSERT_EQ(read(sock, r, sizeof(*r)), sizeof(*r));
+	ASSERT_EQ(msg_answer(sock, &m, po->how, NULL, 0), 0);
+	ASSERT_EQ(msg_recv(sock, &m, fds), 0);
+	memcpy(r, m.str, sizeof(*r));
 	ASSERT_EQ(wait_child(pid), 0);
 	close(sock);
 }
