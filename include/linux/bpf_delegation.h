@@ -17,7 +17,8 @@ struct seq_file;
 
 /*
  * What privileged callers asked for in one bpffs mount context, in call
- * order.  Lives in the context; only the Rust side reads or writes it.
+ * order.  Lives in the context; only the Rust side writes it, the glue
+ * reads only whether anything was asked (delegate, set, target).
  */
 struct bpf_delegation_request {
 	struct bpf_delegation_opts masks;	/* fields not named are 0 */
