@@ -44,6 +44,7 @@ const _: () = {
     assert!(policy::CMD_MAP_CREATE == bindings::bpf_cmd_BPF_MAP_CREATE);
     assert!(policy::CMD_PROG_LOAD == bindings::bpf_cmd_BPF_PROG_LOAD);
     assert!(policy::CMD_BTF_LOAD == bindings::bpf_cmd_BPF_BTF_LOAD);
+    assert!(policy::CMD_BTF_GET_FD_BY_ID == bindings::bpf_cmd_BPF_BTF_GET_FD_BY_ID);
     assert!(policy::ATTACH_LSM_CGROUP == bindings::bpf_attach_type_BPF_LSM_CGROUP);
     assert!(policy::OPTS_SIZE == core::mem::size_of::<bindings::bpf_delegation_opts>());
     assert!(policy::OPTS_SIZE_VER0 == bindings::BPF_DELEGATION_OPTS_SIZE_VER0 as usize);

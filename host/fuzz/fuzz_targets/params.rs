@@ -501,7 +501,7 @@ fn check_allows(inp: &mut Input, state: &State) {
     };
     for _ in 0..inp.pick(5) {
         let cmd = if inp.pick(4) != 0 {
-            model::GATED[inp.pick(3)]
+            model::GATED[inp.pick(model::GATED.len())]
         } else {
             small(inp)
         };

@@ -30,7 +30,7 @@ pub const STRING_MAX: usize = 255;
 
 /// `BPF_MAP_CREATE`, `BPF_PROG_LOAD` and `BPF_BTF_LOAD` in `enum bpf_cmd`:
 /// the only commands whose checks consult a delegation.
-pub const GATED: [u32; 3] = [0, 5, 18];
+pub const GATED: [u32; 4] = [0, 5, 18, 19];
 
 /// The number of values of a field's enum, from the generated table: one
 /// more than the largest value named there.

@@ -46,10 +46,16 @@ pub const CMD_MAP_CREATE: u32 = 0;
 pub const CMD_PROG_LOAD: u32 = 5;
 /// `BPF_BTF_LOAD`.
 pub const CMD_BTF_LOAD: u32 = 18;
+/// `BPF_BTF_GET_FD_BY_ID`, which a token allows as upstream does since
+/// Linux 6.15 (`fd_by_id_token_fd`).
+pub const CMD_BTF_GET_FD_BY_ID: u32 = 19;
 /// `BPF_LSM_CGROUP`, the attach type a scope cannot contain.
 pub const ATTACH_LSM_CGROUP: u32 = 43;
 /// The commands a delegation gates, as a mask.
-pub const GATED_CMDS: u64 = (1 << CMD_MAP_CREATE) | (1 << CMD_PROG_LOAD) | (1 << CMD_BTF_LOAD);
+pub const GATED_CMDS: u64 = (1 << CMD_MAP_CREATE)
+    | (1 << CMD_PROG_LOAD)
+    | (1 << CMD_BTF_LOAD)
+    | (1 << CMD_BTF_GET_FD_BY_ID);
 
 /// One of the four masks of a delegation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

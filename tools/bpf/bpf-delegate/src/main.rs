@@ -234,7 +234,7 @@ enum Cmd {
 
 #[derive(Args)]
 struct MaskArgs {
-    /// Commands (map_create, btf_load, prog_load).
+    /// Commands (map_create, btf_load, prog_load, btf_get_fd_by_id).
     #[arg(long, default_value = "")]
     cmds: String,
     /// Map types.

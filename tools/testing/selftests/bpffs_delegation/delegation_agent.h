@@ -56,6 +56,9 @@ enum agent_op {
 	OP_CG_DETACH,		/* BPF_PROG_DETACH, str "prog" */
 	OP_CG_LINK,		/* BPF_LINK_CREATE, str "prog link" (the slot it keeps it in) */
 	OP_LINK_UPDATE,		/* BPF_LINK_UPDATE of link key, str "prog [old prog]" */
+	OP_BTF_BY_ID,		/* BTF_GET_FD_BY_ID of id arg, with slot key's fd as
+				 * the token (BPF_F_TOKEN_FD) unless key is ""
+				 */
 	OP_EXIT,
 };
 
@@ -388,6 +391,23 @@ static int agent_main(int sock, void *arg)
 			n = fread(r.str, 1, sizeof(r.str) - 1, f);
 			r.str[n] = '\0';
 			fclose(f);
+			break;
+		}
+		case OP_BTF_BY_ID: {
+			/* Upstream's layout (6.15), which older headers lack. */
+			struct {
+				__u32 btf_id, next_id, open_flags;
+				__s32 fd_by_id_token_fd;
+			} attr = { .btf_id = c.arg };
+
+			if (c.key[0]) {
+				attr.open_flags = BPF_F_TOKEN_FD;
+				attr.fd_by_id_token_fd = slots[slot_of(c.key)];
+			}
+			fd = syscall(__NR_bpf, BPF_BTF_GET_FD_BY_ID, &attr, sizeof(attr));
+			r.ret = fd < 0 ? -errno : 0;
+			if (fd >= 0)
+				close(fd);
 			break;
 		}
 		case OP_TOKEN_INFO: {

@@ -395,4 +395,58 @@ TEST_F(gating, token_info_reports_the_live_set)
 		  -EINVAL);
 }
 
+/* The id of the BTF object @fd. */
+static __u32 btf_id_of(int fd)
+{
+	struct bpf_btf_info info = {};
+	union bpf_attr attr = {
+		.info.bpf_fd = fd,
+		.info.info_len = sizeof(info),
+		.info.info = (__u64)(unsigned long)&info,
+	};
+
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) ? 0 : info.id;
+}
+
+static int btf_by_id(FIXTURE_DATA(gating) *self, const char *slot, __u32 id)
+{
+	return agent_do(&self->a, OP_BTF_BY_ID, id, slot, NULL, NULL, NULL, 0);
+}
+
+/*
+ * BPF_BTF_GET_FD_BY_ID through a token or the bpffs root, as upstream has
+ * it since 6.15: allowed by the live cmds mask and CAP_SYS_ADMIN in the
+ * instance's user namespace, refused without either.
+ */
+TEST_F(gating, btf_get_fd_by_id_through_the_delegation)
+{
+	int btf = btf_load(-1);
+	char caps[32];
+	__u32 id;
+
+	ASSERT_GE(btf, 0);
+	id = btf_id_of(btf);
+	ASSERT_NE(id, 0);
+	ASSERT_EQ(delegate(self, CMD(BPF_BTF_LOAD), 0, 0, 0), 0);
+	/* Not delegated: the caller's own capability decides, and fails. */
+	EXPECT_EQ(btf_by_id(self, "token", id), -EPERM);
+	EXPECT_EQ(btf_by_id(self, "root", id), -EPERM);
+	ASSERT_EQ(reconfigure(self, CMD(BPF_BTF_LOAD) | CMD(BPF_BTF_GET_FD_BY_ID), 0, 0, 0), 0);
+	EXPECT_EQ(btf_by_id(self, "token", id), 0);
+	EXPECT_EQ(btf_by_id(self, "root", id), 0);
+	/* Without BPF_F_TOKEN_FD, or with no such id, as before. */
+	EXPECT_EQ(btf_by_id(self, "", id), -EPERM);
+	EXPECT_EQ(btf_by_id(self, "token", 0xfffffff0), -ENOENT);
+	/* Revoked: refused at once, through the token made before. */
+	ASSERT_EQ(reconfigure(self, CMD(BPF_BTF_LOAD), 0, 0, 0), 0);
+	EXPECT_EQ(btf_by_id(self, "token", id), -EPERM);
+	ASSERT_EQ(reconfigure(self, CMD(BPF_BTF_GET_FD_BY_ID), 0, 0, 0), 0);
+	EXPECT_EQ(btf_by_id(self, "token", id), 0);
+	/* Without CAP_SYS_ADMIN in the instance's user namespace. */
+	snprintf(caps, sizeof(caps), "%llu", 1ULL << CAP_SYS_ADMIN);
+	ASSERT_EQ(agent_do(&self->a, OP_DROP_CAPS, 0, NULL, caps, NULL, NULL, 0), 0);
+	EXPECT_EQ(btf_by_id(self, "token", id), -EPERM);
+	close(btf);
+}
+
 TEST_HARNESS_MAIN
