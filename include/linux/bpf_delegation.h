@@ -97,7 +97,8 @@ void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);
 #ifdef CONFIG_BPF_DELEGATION
 /*
  * A consistent snapshot of the masks into @out; returns the flags.  @d may
- * be NULL (nothing delegated).
+ * be NULL (nothing delegated: @out is zeroed).  Without the feature, @out
+ * is left as the caller filled it (a token's own masks) and 0 returned.
  */
 u32 bpf_delegation_read(struct bpf_delegation *d, struct bpf_delegation_opts *out);
 

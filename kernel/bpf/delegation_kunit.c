@@ -55,7 +55,8 @@ static int param(struct bpf_delegation_request *req, const char *key,
 
 		strscpy(msg, strncmp(m, "e bpf: ", 7) ? m : m + 7, BPF_KUNIT_MSG_LEN);
 		msg[strcspn(msg, "\n")] = '\0';	/* logfc() ends each with one */
-		kfree(m);
+		if (log.need_free & (1 << (i & 7)))	/* not its constant OOM note */
+			kfree(m);
 	}
 	return err;
 }

@@ -237,8 +237,10 @@ impl Context {
 
     /// Whether the context belongs to the initial user namespace.
     pub fn in_init_user_ns(&self) -> bool {
-        // Only the address of the static is taken.
-        let init = core::ptr::addr_of!(bindings::init_user_ns);
+        // Rust before 1.82 wants `unsafe` to take an extern static's address.
+        #[allow(unused_unsafe)]
+        // SAFETY: Only the address of the static is taken, not its value.
+        let init = unsafe { core::ptr::addr_of!(bindings::init_user_ns) };
         core::ptr::eq(self.user_ns(), init)
     }
 

@@ -484,6 +484,9 @@ static int agent_main(int sock, void *arg)
 		r.nfds = fd_out >= 0;
 		if (msg_send(sock, &r, &fd_out))
 			return 1;
+		/* Only OP_RECV_SLOT keeps an fd it was sent, the first. */
+		for (i = c.op == OP_RECV_SLOT ? 1 : 0; i < c.nfds; i++)
+			close(fds_in[i]);
 		/* The mount fd is the parent's now: keep nothing pinned here. */
 		if (c.op == OP_MOUNT && mnt >= 0) {
 			close(mnt);

@@ -631,8 +631,10 @@ static inline int msg_call(int sock, struct msg *m, const int *fds, int *out)
 {
 	int got[MSG_MAX_FDS], i;
 
-	if (msg_send(sock, m, fds) || msg_recv(sock, m, out ?: got))
+	if (msg_send(sock, m, fds) || msg_recv(sock, m, out ?: got)) {
+		m->nfds = 0;	/* none of them is the caller's */
 		return -EPIPE;
+	}
 	if (!out)
 		for (i = 0; i < m->nfds; i++)
 			close(got[i]);

@@ -442,6 +442,9 @@ TEST_F(gating, btf_get_fd_by_id_through_the_delegation)
 	EXPECT_EQ(btf_by_id(self, "token", id), -EPERM);
 	ASSERT_EQ(reconfigure(self, CMD(BPF_BTF_GET_FD_BY_ID), 0, 0, 0), 0);
 	EXPECT_EQ(btf_by_id(self, "token", id), 0);
+	/* "any" includes it, as upstream's delegate_cmds=any does. */
+	ASSERT_EQ(reconfigure(self, ~0ULL, 0, 0, 0), 0);
+	EXPECT_EQ(btf_by_id(self, "root", id), 0);
 	/* Without CAP_SYS_ADMIN in the instance's user namespace. */
 	snprintf(caps, sizeof(caps), "%llu", 1ULL << CAP_SYS_ADMIN);
 	ASSERT_EQ(agent_do(&self->a, OP_DROP_CAPS, 0, NULL, caps, NULL, NULL, 0), 0);
