@@ -7,6 +7,9 @@
 #ifndef _LINUX_BPF_DELEGATION_H
 #define _LINUX_BPF_DELEGATION_H
 
+#include <linux/bits.h>
+#include <linux/seqlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <uapi/linux/bpf.h>
 
@@ -28,13 +31,20 @@ struct bpf_delegation_request {
 };
 
 /*
- * The live delegation of a bpffs superblock: opaque, refcounted, owned by
- * the Rust side.  Read and replaced as a whole.  A read takes no lock
- * unless it meets a writer at work; then it waits on the writer's
- * spinlock, which sleeps under PREEMPT_RT: read it from process or softirq
- * context, never from hard interrupt context or under a raw spinlock.
+ * The live delegation of a bpffs superblock.  The Rust side allocates it
+ * (refcounted, with this struct at its start), is its only writer and
+ * replaces flags and masks as a whole under @lock; the bpf() path reads
+ * them inline below, without a lock unless it meets a writer at work.
+ * Readers run in process context: under PREEMPT_RT a reader that meets a
+ * writer waits on the writer's spinlock, which sleeps, and without it a
+ * reader interrupting its own CPU's writer would spin forever, so never
+ * read from interrupt context or under a raw spinlock.
  */
-struct bpf_delegation;
+struct bpf_delegation {
+	seqlock_t lock;
+	u32 flags;				/* BPF_DELEGATION_* */
+	struct bpf_delegation_opts masks;	/* and the cgroup scope */
+};
 
 /*
  * Apply one parameter of bpffs context @fc to @req, the context's request,
@@ -77,14 +87,6 @@ void bpf_delegation_narrow_pending(struct bpf_delegation_request *pending,
 #define BPF_DELEGATION_DELEGATED	(1U << 0)	/* created under "delegate" */
 #define BPF_DELEGATION_DEAD		(1U << 1)	/* its superblock is gone */
 
-/*
- * Does @d allow @cmd, with the map type or the program and attach types
- * (negative: not part of the question)?  One snapshot decides all bits;
- * a dead delegation allows nothing.  Same context rules as a read.
- */
-bool bpf_delegation_allows(struct bpf_delegation *d, u32 cmd, s64 map_type,
-			   s64 prog_type, s64 attach_type);
-
 /* ",delegate,delegate_cmds=...": the mount options of @d. */
 void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);
 
@@ -100,7 +102,52 @@ void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);
  * be NULL (nothing delegated: @out is zeroed).  Without the feature, @out
  * is left as the caller filled it (a token's own masks) and 0 returned.
  */
-u32 bpf_delegation_read(struct bpf_delegation *d, struct bpf_delegation_opts *out);
+static inline u32 bpf_delegation_read(const struct bpf_delegation *d,
+				      struct bpf_delegation_opts *out)
+{
+	unsigned int seq;
+	u32 flags;
+
+	if (!d) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	do {
+		seq = read_seqbegin(&d->lock);
+		flags = d->flags;
+		*out = d->masks;
+	} while (read_seqretry(&d->lock, seq));
+	return flags;
+}
+
+/*
+ * Does @d allow @cmd, with the map type or the program and attach types
+ * (negative: not part of the question)?  One snapshot decides all bits;
+ * a dead or NULL delegation allows nothing, and half a program question
+ * (a program type without an attach type, or the reverse) is refused.
+ */
+static inline bool bpf_delegation_allows(const struct bpf_delegation *d,
+					 u32 cmd, s64 map_type, s64 prog_type,
+					 s64 attach_type)
+{
+	struct bpf_delegation_opts m;
+
+	if (bpf_delegation_read(d, &m) & BPF_DELEGATION_DEAD)
+		return false;
+	if (cmd >= __MAX_BPF_CMD || !(m.cmds & BIT_ULL(cmd)))
+		return false;
+	if (map_type >= 0 && (map_type >= __MAX_BPF_MAP_TYPE ||
+			      !(m.maps & BIT_ULL(map_type))))
+		return false;
+	if ((prog_type >= 0) != (attach_type >= 0))
+		return false;
+	if (prog_type >= 0 && (prog_type >= __MAX_BPF_PROG_TYPE ||
+			       attach_type >= __MAX_BPF_ATTACH_TYPE ||
+			       !(m.progs & BIT_ULL(prog_type)) ||
+			       !(m.attachs & BIT_ULL(attach_type))))
+		return false;
+	return true;
+}
 
 /*
  * May a program loaded through @d be attached to (or detached from) @cgrp,
@@ -119,10 +166,17 @@ void bpf_delegation_kill(struct bpf_delegation *d);
 void bpf_delegation_get(struct bpf_delegation *d);
 void bpf_delegation_put(struct bpf_delegation *d);
 #else
-static inline u32 bpf_delegation_read(struct bpf_delegation *d,
+static inline u32 bpf_delegation_read(const struct bpf_delegation *d,
 				      struct bpf_delegation_opts *out)
 {
 	return 0;
+}
+
+static inline bool bpf_delegation_allows(const struct bpf_delegation *d,
+					 u32 cmd, s64 map_type, s64 prog_type,
+					 s64 attach_type)
+{
+	return false;
 }
 
 static inline bool bpf_delegation_allows_cgroup_attach(struct bpf_delegation *d,

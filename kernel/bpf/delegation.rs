@@ -8,16 +8,17 @@
 //! makes Rust values of them, owns the live delegation of each superblock,
 //! and turns results back into errnos and fs_context messages.
 
-use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use core::ptr::{addr_of, addr_of_mut};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::code::{EINVAL, ENOMEM, EPERM};
+use kernel::ffi::c_void;
 use kernel::fs_param;
 use kernel::init::InPlaceInit;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
-use kernel::sync::{Arc, ArcBorrow, SpinLock};
-use kernel::types::ForeignOwnable;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::types::{ForeignOwnable, Opaque};
 
 /// The names of the BPF enum values, generated at build time from this
 /// tree's `include/uapi/linux/bpf.h` by `delegation/names.awk` (see the
@@ -33,7 +34,7 @@ pub mod text;
 // `crate::versioned` here and on the host.
 use kernel::fs_param::versioned;
 
-use policy::{Context, Masks, Request, State, Use, Userns, Value};
+use policy::{Context, Masks, Request, State, Userns, Value};
 
 // The generated name tables must describe this kernel's uAPI.
 const _: () = {
@@ -85,14 +86,6 @@ const _: () = {
         bpf_delegation_narrow_pending,
     ];
     let _ = [
-        bindings::bpf_delegation_read as unsafe extern "C" fn(_, _) -> _,
-        bpf_delegation_read,
-    ];
-    let _ = [
-        bindings::bpf_delegation_allows as unsafe extern "C" fn(_, _, _, _, _) -> _,
-        bpf_delegation_allows,
-    ];
-    let _ = [
         bindings::bpf_delegation_allows_cgroup_attach as unsafe extern "C" fn(_, _, _, _) -> _,
         bpf_delegation_allows_cgroup_attach,
     ];
@@ -115,104 +108,145 @@ const _: () = {
 };
 
 /// The live delegation of one bpffs superblock, shared (refcounted) by the
-/// superblock and whoever else holds it; C sees it as the opaque
-/// `struct bpf_delegation`.
+/// superblock and whoever else holds it.  C sees the `struct
+/// bpf_delegation` it starts with, and reads it inline under its seqlock
+/// (`bpf_delegation_read()` and `bpf_delegation_allows()` in the header),
+/// so the check on the bpf() path costs a few loads and no call.
 ///
-/// Writers (create, reconfigure, kill) are serialised by a spinlock and
-/// publish a whole new state under a sequence count; readers (the bpf()
-/// syscall path) take no lock and retry until they have read one state
-/// between two equal, even counts.  So a reader never sees half of an old
-/// set and half of a new one, and a check costs a few loads.
+/// Only this file writes it: create, reconfigure and kill replace flags and
+/// masks as a whole under the seqlock's write side, so no reader ever sees
+/// half of an old set and half of a new one.
 ///
 /// # Invariants
 ///
-/// `seq` is odd only while the holder of `writer` stores `words`; `words`
-/// always hold [`State`] as [`Delegation::pack`] lays it out.
+/// `c` is initialised: its seqlock is, and `flags` and `masks` hold a
+/// [`State`] as [`Delegation::pack`] lays it out.  They are written only
+/// between `write_seqlock()` and `write_sequnlock()` on its seqlock.
+#[repr(C)]
 #[pin_data]
 struct Delegation {
     #[pin]
-    writer: SpinLock<()>,
-    seq: AtomicU32,
-    words: [AtomicU64; WORDS],
+    c: Opaque<bindings::bpf_delegation>,
 }
 
-/// Flags, then the four masks, then the scope.
-const WORDS: usize = 6;
-const DELEGATED: u64 = 1 << 0;
-const DEAD: u64 = 1 << 1;
+// SAFETY: the C state is written only under its seqlock's spinlock and read
+// under its sequence count, from any task.
+unsafe impl Send for Delegation {}
+// SAFETY: as above.
+unsafe impl Sync for Delegation {}
 
 impl Delegation {
     fn new(state: State) -> Result<Arc<Self>> {
-        let words = Self::pack(&state).map(AtomicU64::new);
-        // INVARIANT: `seq` is even and `words` hold `state`.
+        let (flags, masks) = Self::pack(&state);
         Arc::pin_init(
             pin_init!(Delegation {
-                writer <- kernel::new_spinlock!((), "bpf_delegation"),
-                seq: AtomicU32::new(0),
-                words,
+                c <- Opaque::ffi_init(move |c: *mut bindings::bpf_delegation| {
+                    // SAFETY: `c` is valid for writes and not yet shared.
+                    // INVARIANT: the seqlock is initialised and the fields
+                    // hold `state`.
+                    unsafe {
+                        bindings::seqlock_init(addr_of_mut!((*c).lock));
+                        addr_of_mut!((*c).flags).write(flags);
+                        addr_of_mut!((*c).masks).write(masks);
+                    }
+                }),
             }),
             GFP_KERNEL,
         )
     }
 
-    fn pack(s: &State) -> [u64; WORDS] {
-        let flags = if s.delegated { DELEGATED } else { 0 } | if s.dead { DEAD } else { 0 };
-        let m = &s.masks;
-        [flags, m.cmds, m.maps, m.progs, m.attachs, s.scope]
+    fn pack(s: &State) -> (u32, bindings::bpf_delegation_opts) {
+        let mut flags = 0;
+        if s.delegated {
+            flags |= bindings::BPF_DELEGATION_DELEGATED;
+        }
+        if s.dead {
+            flags |= bindings::BPF_DELEGATION_DEAD;
+        }
+        (flags, masks_to_c(&s.masks, s.scope))
     }
 
-    fn unpack(w: [u64; WORDS]) -> State {
+    /// The state in the C fields, read as they are.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the seqlock's write side, or reads inside a read
+    /// section whose result it drops if `read_seqretry()` says so.
+    unsafe fn load(&self) -> State {
+        let c = self.c.get();
+        // SAFETY: `c` is initialised (type invariant); a read racing with
+        // the writer is volatile and its result dropped by the caller.
+        let (flags, m) = unsafe {
+            (
+                addr_of!((*c).flags).read_volatile(),
+                addr_of!((*c).masks).read_volatile(),
+            )
+        };
         State {
-            delegated: w[0] & DELEGATED != 0,
-            dead: w[0] & DEAD != 0,
-            masks: Masks {
-                cmds: w[1],
-                maps: w[2],
-                progs: w[3],
-                attachs: w[4],
-            },
-            scope: w[5],
+            delegated: flags & bindings::BPF_DELEGATION_DELEGATED != 0,
+            dead: flags & bindings::BPF_DELEGATION_DEAD != 0,
+            masks: masks_from_c(&m),
+            scope: m.cgroup_id,
         }
     }
 
-    fn load(&self) -> State {
-        Self::unpack(core::array::from_fn(|i| {
-            self.words[i].load(Ordering::Relaxed)
-        }))
-    }
-
-    /// One consistent state, without a lock unless a writer is at work.
+    /// One consistent state, as the C readers read it.
     fn read(&self) -> State {
+        let lock = self.c.get().cast_const();
         loop {
-            let begin = self.seq.load(Ordering::Acquire);
-            if begin & 1 != 0 {
-                // Wait for the writer by taking its lock, rather than spin
-                // (with PREEMPT_RT the writer may have been preempted).
-                drop(self.writer.lock());
-                continue;
-            }
-            let state = self.load();
-            // Order the loads of `words` before the second load of `seq`.
-            fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) == begin {
+            // SAFETY: the seqlock is initialised (type invariant).
+            let seq = unsafe { bindings::read_seqbegin(addr_of!((*lock).lock)) };
+            // SAFETY: inside a read section, checked below.
+            let state = unsafe { self.load() };
+            // SAFETY: as for `read_seqbegin()`.
+            if unsafe { bindings::read_seqretry(addr_of!((*lock).lock), seq) } == 0 {
                 return state;
             }
         }
     }
 
+    /// Replaces the state by `f` of it, as a whole; `f` must not sleep.
     fn update(&self, f: impl FnOnce(&State) -> State) {
-        let _writer = self.writer.lock();
-        // Only the holder of `writer` stores `words`, so they are stable here.
-        let next = Self::pack(&f(&self.load()));
-        let seq = self.seq.load(Ordering::Relaxed);
-        // INVARIANT: `seq` is odd while `words` change, even again after.
-        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
-        // Order the odd count before the stores of `words`.
-        fence(Ordering::Release);
-        for (word, value) in self.words.iter().zip(next) {
-            word.store(value, Ordering::Relaxed);
+        let c = self.c.get();
+        // SAFETY: the seqlock is initialised (type invariant).
+        unsafe { bindings::write_seqlock(addr_of_mut!((*c).lock)) };
+        // SAFETY: the write side is held.
+        let (flags, masks) = Self::pack(&f(&unsafe { self.load() }));
+        // SAFETY: the write side is held, so this is the only writer; the
+        // readers retry around it.
+        // INVARIANT: the fields are written under the seqlock.
+        unsafe {
+            addr_of_mut!((*c).flags).write_volatile(flags);
+            addr_of_mut!((*c).masks).write_volatile(masks);
+            bindings::write_sequnlock(addr_of_mut!((*c).lock));
         }
-        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+}
+
+/// A reference to a live delegation as C holds it: a pointer to the
+/// `struct bpf_delegation` the [`Delegation`] starts with, which C's inline
+/// readers dereference.  (`Arc`'s own `ForeignOwnable` hands out a pointer
+/// to its refcount instead.)
+struct Held(Arc<Delegation>);
+
+impl ForeignOwnable for Held {
+    type Borrowed<'a> = ArcBorrow<'a, Delegation>;
+
+    fn into_foreign(self) -> *const c_void {
+        // `Delegation` is `repr(C)` and starts with the C struct.
+        Arc::into_raw(self.0).cast()
+    }
+
+    unsafe fn borrow<'a>(ptr: *const c_void) -> ArcBorrow<'a, Delegation> {
+        // SAFETY: the caller passes a pointer from `into_foreign`, that is
+        // from `Arc::into_raw`, whose reference outlives `'a`.
+        unsafe { ArcBorrow::from_raw(ptr.cast()) }
+    }
+
+    unsafe fn from_foreign(ptr: *const c_void) -> Self {
+        // SAFETY: the caller passes a pointer from `into_foreign`, that is
+        // from `Arc::into_raw`, and gives up its reference.
+        Held(unsafe { Arc::from_raw(ptr.cast()) })
     }
 }
 
@@ -220,14 +254,13 @@ impl Delegation {
 ///
 /// # Safety
 ///
-/// `ptr` must not be null, must have come from [`ForeignOwnable::into_foreign`]
-/// on an `Arc<Delegation>` (as [`bpf_delegation_create`] and
-/// [`bpf_delegation_get`] hand them out) and its reference must not be
-/// dropped for `'a`.
+/// `ptr` must not be null, must have come from [`Held::into_foreign`] (as
+/// [`bpf_delegation_create`] and [`bpf_delegation_get`] hand them out) and
+/// its reference must not be dropped for `'a`.
 unsafe fn borrow<'a>(ptr: *mut bindings::bpf_delegation) -> ArcBorrow<'a, Delegation> {
-    // SAFETY: `ptr` is not null, came from `Arc::into_foreign` and the caller
-    // holds that reference for `'a`.
-    unsafe { <Arc<Delegation> as ForeignOwnable>::borrow(ptr.cast_const().cast()) }
+    // SAFETY: `ptr` is not null, came from `Held::into_foreign` and the
+    // caller holds that reference for `'a`.
+    unsafe { Held::borrow(ptr.cast_const().cast()) }
 }
 
 fn masks_from_c(m: &bindings::bpf_delegation_opts) -> Masks {
@@ -405,7 +438,7 @@ pub unsafe extern "C" fn bpf_delegation_create(
         Ok(d) => {
             // SAFETY: `out` is not null and valid for a write.  The
             // reference goes to C; `bpf_delegation_put` takes it back.
-            unsafe { out.write(d.into_foreign().cast_mut().cast()) };
+            unsafe { out.write(Held(d).into_foreign().cast_mut().cast()) };
             0
         }
         Err(_) => ENOMEM.to_errno(),
@@ -478,72 +511,6 @@ pub unsafe extern "C" fn bpf_delegation_narrow_pending(
     let next = req.narrow_pending(&request_from_c(unsafe { &*pending }));
     // SAFETY: `pending` is not null and valid for writes.
     unsafe { pending.write(request_to_c(&next)) };
-}
-
-/// Reads a consistent snapshot of a live delegation; returns its
-/// `BPF_DELEGATION_*` flags.
-///
-/// # Safety
-///
-/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
-/// by the caller; `out` must be valid for a write.
-#[no_mangle]
-pub unsafe extern "C" fn bpf_delegation_read(
-    d: *mut bindings::bpf_delegation,
-    out: *mut bindings::bpf_delegation_opts,
-) -> u32 {
-    let state = if d.is_null() {
-        State::default()
-    } else {
-        // SAFETY: `d` is referenced by the caller for this call.
-        unsafe { borrow(d) }.read()
-    };
-    if !out.is_null() {
-        // SAFETY: `out` is not null and valid for a write.
-        unsafe { out.write(masks_to_c(&state.masks, state.scope)) };
-    }
-    let mut flags = 0;
-    if state.delegated {
-        flags |= bindings::BPF_DELEGATION_DELEGATED;
-    }
-    if state.dead {
-        flags |= bindings::BPF_DELEGATION_DEAD;
-    }
-    flags
-}
-
-/// Decides whether a live delegation allows one use by a gated command,
-/// from one consistent snapshot; negative type values mean "not asked".
-///
-/// # Safety
-///
-/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
-/// by the caller.
-#[no_mangle]
-pub unsafe extern "C" fn bpf_delegation_allows(
-    d: *mut bindings::bpf_delegation,
-    cmd: u32,
-    map_type: i64,
-    prog_type: i64,
-    attach_type: i64,
-) -> bool {
-    if d.is_null() {
-        return false;
-    }
-    let asked = |v: i64| u32::try_from(v).ok();
-    let prog = match (asked(prog_type), asked(attach_type)) {
-        (Some(p), Some(a)) => Some((p, a)),
-        (None, None) => None,
-        // Half a program question is not a question this policy answers.
-        _ => return false,
-    };
-    let u = Use {
-        cmd,
-        map_type: asked(map_type),
-        prog,
-    };
-    // SAFETY: `d` is referenced by the caller for this call.
-    unsafe { borrow(d) }.read().allows(&u)
 }
 
 /// Decides whether a program loaded through a live delegation may be
@@ -630,7 +597,7 @@ pub unsafe extern "C" fn bpf_delegation_get(d: *mut bindings::bpf_delegation) {
     // SAFETY: `d` is referenced by the caller for this call.
     let arc: Arc<Delegation> = unsafe { borrow(d) }.into();
     // The new reference goes to C; `bpf_delegation_put` takes it back.
-    let _ = arc.into_foreign();
+    let _ = Held(arc).into_foreign();
 }
 
 /// Drops a reference to a live delegation, freeing it with the last one.
@@ -644,7 +611,7 @@ pub unsafe extern "C" fn bpf_delegation_put(d: *mut bindings::bpf_delegation) {
     if d.is_null() {
         return;
     }
-    // SAFETY: `d` came from `Arc::into_foreign` and the caller gives up the
+    // SAFETY: `d` came from `Held::into_foreign` and the caller gives up the
     // reference it owned.
-    drop(unsafe { <Arc<Delegation> as ForeignOwnable>::from_foreign(d.cast_const().cast()) });
+    drop(unsafe { Held::from_foreign(d.cast_const().cast()) });
 }

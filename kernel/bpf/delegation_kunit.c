@@ -231,6 +231,74 @@ static void delegation_live_object(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, map_ok(NULL, BPF_MAP_TYPE_HASH));
 }
 
+/*
+ * The inline check of the bpf() path: every bit it is asked about, one
+ * snapshot, nothing beyond this kernel's enums even with "any", nothing for
+ * half a program question, and nothing once the superblock is gone.
+ */
+static void delegation_allows_bits(struct kunit *test)
+{
+	struct bpf_delegation_request req = {}, reset = {};
+	struct bpf_delegation *d = NULL;
+	char msg[BPF_KUNIT_MSG_LEN];
+	u8 zero[BPF_DELEGATION_OPTS_SIZE_VER0] = {};
+
+	KUNIT_ASSERT_EQ(test, bare(&req, "delegate", false, msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_cmds", "map_create:prog_load", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_maps", "stack", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_progs", "socket_filter", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_attachs", "cgroup_inet_ingress", msg), 0);
+	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
+
+	KUNIT_EXPECT_TRUE(test, map_ok(d, BPF_MAP_TYPE_STACK));
+	KUNIT_EXPECT_FALSE(test, map_ok(d, BPF_MAP_TYPE_QUEUE));
+	KUNIT_EXPECT_TRUE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1,
+						      BPF_PROG_TYPE_SOCKET_FILTER, 0));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1,
+						       BPF_PROG_TYPE_SOCKET_FILTER, 1));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1,
+						       BPF_PROG_TYPE_KPROBE, 0));
+	/* Half a program question. */
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1,
+						       BPF_PROG_TYPE_SOCKET_FILTER, -1));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1, -1, 0));
+	/* The command bit decides first. */
+	KUNIT_EXPECT_TRUE(test, bpf_delegation_allows(d, BPF_MAP_CREATE, -1, -1, -1));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_BTF_LOAD, -1, -1, -1));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, 64, -1, -1, -1));
+	bpf_delegation_kill(d);
+	bpf_delegation_put(d);
+
+	/* "any" does not reach beyond this kernel's enums. */
+	req = (struct bpf_delegation_request){};
+	d = NULL;
+	KUNIT_ASSERT_EQ(test, bare(&req, "delegate", false, msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_cmds", "any", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_maps", "any", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_progs", "any", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_attachs", "any", msg), 0);
+	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
+	KUNIT_EXPECT_TRUE(test, map_ok(d, __MAX_BPF_MAP_TYPE - 1));
+	KUNIT_EXPECT_FALSE(test, map_ok(d, __MAX_BPF_MAP_TYPE));
+	KUNIT_EXPECT_FALSE(test, map_ok(d, 64));
+	KUNIT_EXPECT_TRUE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1,
+						      __MAX_BPF_PROG_TYPE - 1,
+						      __MAX_BPF_ATTACH_TYPE - 1));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1,
+						       __MAX_BPF_PROG_TYPE, 0));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_PROG_LOAD, -1, 0,
+						       __MAX_BPF_ATTACH_TYPE));
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, __MAX_BPF_CMD, -1, -1, -1));
+	/* A reset (a zeroed blob) allows nothing, at once. */
+	KUNIT_ASSERT_EQ(test, param(&reset, "abilities", fs_value_is_blob, zero,
+				    sizeof(zero), true, msg), 0);
+	bpf_delegation_reconfigure(d, &reset);
+	KUNIT_EXPECT_FALSE(test, bpf_delegation_allows(d, BPF_BTF_LOAD, -1, -1, -1));
+	KUNIT_EXPECT_FALSE(test, map_ok(d, BPF_MAP_TYPE_HASH));
+	bpf_delegation_kill(d);
+	bpf_delegation_put(d);
+}
+
 static bool allows(struct bpf_delegation *d, struct cgroup *cgrp, u32 type, bool multi)
 {
 	return bpf_delegation_allows_cgroup_attach(d, cgrp, type, multi);
@@ -306,6 +374,7 @@ static struct kunit_case bpf_delegation_cases[] = {
 	KUNIT_CASE(delegation_strings),
 	KUNIT_CASE(delegation_flag_and_userns),
 	KUNIT_CASE(delegation_live_object),
+	KUNIT_CASE(delegation_allows_bits),
 	KUNIT_CASE(delegation_cgroup_scope),
 	KUNIT_CASE(delegation_long_message),
 	{}

@@ -12,7 +12,7 @@
 use std::fmt::Write;
 
 use bpf_delegation_host::policy::{
-    BlobError, Error, Field, Key, Masks, Opts, Request, State, Use, Userns, Value, ANY, E2BIG,
+    BlobError, Error, Field, Key, Masks, Opts, Request, State, Userns, Value, ANY, E2BIG,
     EINVAL, ENOENT, EPERM, ERANGE, SCOPE,
 };
 use bpf_delegation_host::text::TextError;
@@ -496,16 +496,6 @@ pub fn allows_cgroup_attach(
         return true;
     }
     multi && attach_type != lsm_cgroup() && within(s.scope)
-}
-
-/// Whether a state allows one use of a gated command.
-pub fn allows(s: &State, u: &Use) -> bool {
-    let has = |f: Field, v: u32| v < count(f) && s.masks.get(f) & bit(v) != 0;
-    !s.dead
-        && s.masks.cmds & bit(u.cmd) != 0
-        && u.map_type.is_none_or(|t| has(Field::Maps, t))
-        && u.prog
-            .is_none_or(|(p, a)| has(Field::Progs, p) && has(Field::Attachs, a))
 }
 
 /// A message for the fs_context log: checks that it is bounded and only

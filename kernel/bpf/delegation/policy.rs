@@ -205,45 +205,11 @@ pub struct State {
     pub scope: u64,
 }
 
-/// One use of a delegation by a gated command: the command and the types
-/// it asks for, checked against one state as a whole.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Use {
-    /// The `enum bpf_cmd` value.
-    pub cmd: u32,
-    /// `BPF_MAP_CREATE`: the map type.
-    pub map_type: Option<u32>,
-    /// `BPF_PROG_LOAD`: the program type and expected attach type.
-    pub prog: Option<(u32, u32)>,
-}
-
 fn has(mask: u64, value: u32) -> bool {
     1u64.checked_shl(value).is_some_and(|bit| mask & bit != 0)
 }
 
 impl State {
-    /// Whether this state allows `u`: the command bit and every type bit it
-    /// names, and not after the superblock is gone.  Values beyond this
-    /// kernel's enums are never allowed, even by "any".
-    pub fn allows(&self, u: &Use) -> bool {
-        if self.dead || !has(self.masks.cmds, u.cmd) {
-            return false;
-        }
-        let in_range =
-            |field: Field, value: u32| value < field.count() && has(self.masks.get(field), value);
-        if let Some(map_type) = u.map_type {
-            if !in_range(Field::Maps, map_type) {
-                return false;
-            }
-        }
-        if let Some((prog_type, attach_type)) = u.prog {
-            if !in_range(Field::Progs, prog_type) || !in_range(Field::Attachs, attach_type) {
-                return false;
-            }
-        }
-        true
-    }
-
     /// Whether a program loaded through this delegation may be attached
     /// to (or detached from) a cgroup with `attach_type`, `multi` with
     /// `BPF_F_ALLOW_MULTI` (a link, a detach and a replace are): not after
@@ -1369,68 +1335,6 @@ mod tests {
         live.scope = 5;
         live.dead = true;
         assert!(!live.allows_cgroup_attach(10, true, &|_| true));
-    }
-
-    #[test]
-    fn allows_checks_one_state_as_a_whole() {
-        let live = State {
-            delegated: true,
-            dead: false,
-            masks: Masks {
-                cmds: 1 << CMD_MAP_CREATE | 1 << CMD_PROG_LOAD,
-                maps: MAP_STACK,
-                progs: 1 << 1,
-                attachs: 1,
-            },
-            scope: 0,
-        };
-        let map = |t| Use {
-            cmd: CMD_MAP_CREATE,
-            map_type: Some(t),
-            prog: None,
-        };
-        let prog = |t, a| Use {
-            cmd: CMD_PROG_LOAD,
-            map_type: None,
-            prog: Some((t, a)),
-        };
-        assert!(live.allows(&map(23)));
-        assert!(!live.allows(&map(22)));
-        assert!(live.allows(&prog(1, 0)));
-        assert!(!live.allows(&prog(1, 1)));
-        assert!(!live.allows(&prog(2, 0)));
-        let btf = Use {
-            cmd: CMD_BTF_LOAD,
-            map_type: None,
-            prog: None,
-        };
-        assert!(!live.allows(&btf));
-        // "any" does not reach beyond this kernel's enums.
-        let any = State {
-            masks: Masks {
-                cmds: ANY,
-                maps: ANY,
-                progs: ANY,
-                attachs: ANY,
-            },
-            ..live
-        };
-        assert!(any.allows(&btf));
-        assert!(any.allows(&map(Field::Maps.count() - 1)));
-        assert!(!any.allows(&map(Field::Maps.count())));
-        assert!(!any.allows(&map(64)));
-        assert!(!any.allows(&prog(0, Field::Attachs.count())));
-        // Nothing once the superblock is gone.
-        assert!(!State { dead: true, ..any }.allows(&btf));
-        // A reset (zeroed blob) allows nothing.
-        let req = param(
-            &Request::default(),
-            "abilities",
-            Value::Blob(&[0; 32]),
-            &RECONF,
-        )
-        .unwrap();
-        assert!(!req.reconfigure(&any).allows(&btf));
     }
 
     #[test]
