@@ -323,8 +323,7 @@ def main():
             w("")
             w("Where the extra cost goes (patched icount boots, every sample): the token "
               "case's most frequent per-iteration figure against the bpffs case's two "
-              "clusters, one without and one with the token's deferred free inside the "
-              "timed call:")
+              "most frequent clusters:")
             w("")
             w("| op | (2) mode | (3) low cluster: mode − (2) mode | share | "
               "(3) high cluster: mode − (2) mode | share |")
@@ -335,17 +334,15 @@ def main():
                     w(f"| {op} | {fmt(m[0])} | {fmt(m[1])} | {m[2]:.0%} | {fmt(m[3])} | "
                       f"{m[4]:.0%} |")
             w("")
-            w("Every call through the bpffs fd mints a token in `bpf_token_get_from_fd()` "
-              "→ `bpf_token_new()` (path checks, `kzalloc`, `get_user_ns`, "
-              "`bpf_mount_delegation`, `bpf_delegation_get`, the LSM hook), and the call's "
-              "final `bpf_token_put()` drops it to zero and `schedule_work()`s the free, so "
-              "a kworker runs (on the same CPU here) to free it.  The low cluster is the "
-              "minting alone; in the high one the kworker's wake-up, the two context "
-              "switches and `bpf_token_free()` fall inside the timed call too, which is "
-              "most of the cost.  A program keeps its token in "
-              "`prog->aux->token` until the program is freed after an RCU grace period, "
-              "so part of that cost falls outside the timed window and the program figure "
-              "understates it.")
+            w("A call through the bpffs fd with the credentials of the token the instance "
+              "keeps checks the path (`bpf_token_check_path()`: the root, a bpffs, "
+              "`path_permission()`), asks `security_bpf()` for `BPF_TOKEN_CREATE` and takes "
+              "a reference to that token under RCU: the low cluster.  Nothing is allocated "
+              "or freed in that steady state; a call with other credentials mints a token "
+              "(path and capability checks, `kzalloc`, references, the LSM hooks) and "
+              "replaces the kept one, whose free is deferred.  The high cluster is deferred "
+              "work (a kworker, an RCU callback) that falls inside the timed call; the "
+              "token case has it as well, see its mean against its median above.")
             w("")
 
     # Scale.

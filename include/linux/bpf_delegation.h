@@ -139,14 +139,11 @@ static inline bool bpf_delegation_allows(const struct bpf_delegation *d,
 	if (map_type >= 0 && (map_type >= __MAX_BPF_MAP_TYPE ||
 			      !(m.maps & BIT_ULL(map_type))))
 		return false;
-	if ((prog_type >= 0) != (attach_type >= 0))
-		return false;
-	if (prog_type >= 0 && (prog_type >= __MAX_BPF_PROG_TYPE ||
-			       attach_type >= __MAX_BPF_ATTACH_TYPE ||
-			       !(m.progs & BIT_ULL(prog_type)) ||
-			       !(m.attachs & BIT_ULL(attach_type))))
-		return false;
-	return true;
+	if (prog_type < 0)
+		return attach_type < 0;
+	return attach_type >= 0 && prog_type < __MAX_BPF_PROG_TYPE &&
+	       attach_type < __MAX_BPF_ATTACH_TYPE &&
+	       (m.progs & BIT_ULL(prog_type)) && (m.attachs & BIT_ULL(attach_type));
 }
 
 /*
