@@ -121,29 +121,44 @@ static inline u32 bpf_delegation_read(const struct bpf_delegation *d,
 }
 
 /*
- * Does @d allow @cmd, with the map type or the program and attach types
- * (negative: not part of the question)?  One snapshot decides all bits;
- * a dead or NULL delegation allows nothing, and half a program question
- * (a program type without an attach type, or the reverse) is refused.
+ * Why @d refuses @cmd with the map type or the program and attach types
+ * (negative: not part of the question), in a few words, or NULL if it
+ * allows it.  One snapshot decides all bits; a dead or NULL delegation
+ * allows nothing, nor do types beyond this kernel's enums (even "any"),
+ * nor half a program question (a program type without an attach type, or
+ * the reverse).
  */
-static inline bool bpf_delegation_allows(const struct bpf_delegation *d,
-					 u32 cmd, s64 map_type, s64 prog_type,
-					 s64 attach_type)
+static inline const char *bpf_delegation_refusal(const struct bpf_delegation *d,
+						 u32 cmd, s64 map_type,
+						 s64 prog_type, s64 attach_type)
 {
 	struct bpf_delegation_opts m;
 
 	if (bpf_delegation_read(d, &m) & BPF_DELEGATION_DEAD)
-		return false;
+		return "the instance is gone";
 	if (cmd >= __MAX_BPF_CMD || !(m.cmds & BIT_ULL(cmd)))
-		return false;
+		return m.cmds | m.maps | m.progs | m.attachs ?
+		       "command not delegated" : "nothing delegated";
 	if (map_type >= 0 && (map_type >= __MAX_BPF_MAP_TYPE ||
 			      !(m.maps & BIT_ULL(map_type))))
-		return false;
+		return "map type not delegated";
 	if (prog_type < 0)
-		return attach_type < 0;
-	return attach_type >= 0 && prog_type < __MAX_BPF_PROG_TYPE &&
-	       attach_type < __MAX_BPF_ATTACH_TYPE &&
-	       (m.progs & BIT_ULL(prog_type)) && (m.attachs & BIT_ULL(attach_type));
+		return attach_type < 0 ? NULL : "attach type without a program type";
+	if (attach_type < 0)
+		return "program type without an attach type";
+	if (prog_type >= __MAX_BPF_PROG_TYPE || !(m.progs & BIT_ULL(prog_type)))
+		return "program type not delegated";
+	if (attach_type >= __MAX_BPF_ATTACH_TYPE || !(m.attachs & BIT_ULL(attach_type)))
+		return "attach type not delegated";
+	return NULL;
+}
+
+/* Does @d allow @cmd with these types?  See bpf_delegation_refusal(). */
+static inline bool bpf_delegation_allows(const struct bpf_delegation *d,
+					 u32 cmd, s64 map_type, s64 prog_type,
+					 s64 attach_type)
+{
+	return !bpf_delegation_refusal(d, cmd, map_type, prog_type, attach_type);
 }
 
 /*
@@ -167,6 +182,13 @@ static inline u32 bpf_delegation_read(const struct bpf_delegation *d,
 				      struct bpf_delegation_opts *out)
 {
 	return 0;
+}
+
+static inline const char *bpf_delegation_refusal(const struct bpf_delegation *d,
+						 u32 cmd, s64 map_type,
+						 s64 prog_type, s64 attach_type)
+{
+	return "bpffs delegation is not built in";
 }
 
 static inline bool bpf_delegation_allows(const struct bpf_delegation *d,

@@ -452,4 +452,89 @@ TEST_F(gating, btf_get_fd_by_id_through_the_delegation)
 	close(btf);
 }
 
+#define TRACING "/sys/kernel/tracing"
+#define REFUSED TRACING "/events/bpf_delegation/bpf_delegation_refused/enable"
+
+/* Trace records of bpf_delegation_refused with both @a and @b in them. */
+static int records(const char *trace, const char *a, const char *b)
+{
+	const char *line = trace, *end;
+	int n = 0;
+	char one[512];
+
+	for (; *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
+		snprintf(one, sizeof(one), "%.*s", (int)(end - line), line);
+		if (strstr(one, "bpf_delegation_refused:") && strstr(one, a) &&
+		    (!b || strstr(one, b)))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Every refusal by the live delegation, through the token and through the
+ * root fd, is traced with the instance's user namespace, what was asked
+ * and why; an allowed call is not.
+ */
+TEST_F(gating, refusals_are_traced)
+{
+	static char trace[1 << 16];
+	char userns[64], path[64];
+	size_t len;
+	struct stat st;
+	ssize_t n;
+	int fd, i;
+
+	if (access(TRACING "/events", F_OK))
+		mount("tracefs", TRACING, "tracefs", 0, NULL);
+	if (access(TRACING "/events", F_OK))
+		SKIP(return, "no tracefs");
+	ASSERT_EQ(access(REFUSED, F_OK), 0) TH_LOG("no bpf_delegation_refused event");
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE) | CMD(BPF_PROG_LOAD),
+			   1ULL << BPF_MAP_TYPE_STACK, 1ULL << BPF_PROG_TYPE_SOCKET_FILTER, 1), 0);
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", self->a.pid);
+	ASSERT_EQ(stat(path, &st), 0);
+	snprintf(userns, sizeof(userns), "userns=%lu ", (unsigned long)st.st_ino);
+
+	fd = open(TRACING "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	ASSERT_EQ(write_file(REFUSED, "1"), 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(use(self, fds[i], USE_MAP_STACK), 0);
+		EXPECT_EQ(use(self, fds[i], USE_MAP_QUEUE), -EPERM);
+		EXPECT_EQ(use(self, fds[i], USE_BTF), -EPERM);
+		EXPECT_EQ(use(self, fds[i], USE_XDP), -EPERM);
+		EXPECT_EQ(use(self, fds[i], USE_SOCKET_FILTER_ATTACH1), -EPERM);
+	}
+	ASSERT_EQ(reconfigure(self, 0, 0, 0, 0), 0);
+	EXPECT_EQ(use(self, "token", USE_MAP_STACK), -EPERM);
+	EXPECT_EQ(write_file(REFUSED, "0"), 0);
+
+	fd = open(TRACING "/trace", O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	for (len = 0; len < sizeof(trace) - 1; len += n) {
+		n = read(fd, trace + len, sizeof(trace) - 1 - len);
+		if (n <= 0)
+			break;
+	}
+	close(fd);
+	trace[len] = '\0';
+
+	EXPECT_EQ(records(trace, "bpf_delegation_refused:", NULL), 9) TH_LOG("%s", trace);
+	EXPECT_EQ(records(trace, userns, NULL), 9) TH_LOG("%s", userns);
+	EXPECT_EQ(records(trace, "cmd=0 map_type=22 prog_type=-1 attach_type=-1 ",
+			  "reason=\"map type not delegated\""), 2);
+	EXPECT_EQ(records(trace, "cmd=18 map_type=-1 prog_type=-1 attach_type=-1 ",
+			  "reason=\"command not delegated\""), 2);
+	EXPECT_EQ(records(trace, "cmd=5 map_type=-1 prog_type=6 attach_type=0 ",
+			  "reason=\"program type not delegated\""), 2);
+	EXPECT_EQ(records(trace, "cmd=5 map_type=-1 prog_type=1 attach_type=1 ",
+			  "reason=\"attach type not delegated\""), 2);
+	/* The allowed stack maps left nothing; after the reset, the reason. */
+	EXPECT_EQ(records(trace, "map_type=23 ", NULL), 1);
+	EXPECT_EQ(records(trace, "cmd=0 map_type=23 ", "reason=\"nothing delegated\""), 1);
+}
+
 TEST_HARNESS_MAIN
