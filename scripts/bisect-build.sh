@@ -38,6 +38,13 @@ for c in $(git -C "$repo" rev-list --reverse base..HEAD); do
 		fi
 		cmp -s "$OUT/bisect.tmp" "$SRC/$f" || { mkdir -p "$(dirname "$SRC/$f")"; cp "$OUT/bisect.tmp" "$SRC/$f"; }
 	done
+	# A patch that touches only documentation and selftests cannot change
+	# what the kernel build reads: the build after the previous one stands.
+	if ! git -C "$repo" diff-tree --no-commit-id --name-only -r "$c" |
+		grep -qvE '^(Documentation|tools/testing)/'; then
+		log "builds after '$subject' (touches no kernel build input)"
+		continue
+	fi
 	# New options appear with the patches: configure at every step.
 	kb -s tinyconfig >/dev/null
 	(cd "$B" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$B" "$B/.config" "${fragments[@]}" >/dev/null 2>&1)

@@ -7,7 +7,9 @@
 # exits 255 whatever the command did).  The console goes to RESULTS_DIR/console.log.
 #
 # /dev/kvm may exist while a KVM guest hangs without output, so KVM is probed
-# with a short time limit first and TCG is used when the probe fails.
+# with a short time limit first and TCG is used when the probe fails.  The
+# verdict is a property of the machine: it is kept in out/vm-accel and the
+# probe runs once per out/ (remove the file to probe again).
 # VM_ACCEL=kvm|tcg skips the probe.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +39,10 @@ vng_boot() { # $1 = accel, $2 = time limit, rest = command
 }
 
 accel=${VM_ACCEL:-}
+if [ -z "$accel" ] && [ -f "$OUT/vm-accel" ]; then
+	accel=$(cat "$OUT/vm-accel")
+	log "using ${accel^^}, as the KVM probe of this out/ found ($OUT/vm-accel)"
+fi
 if [ -z "$accel" ]; then
 	accel=tcg
 	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
@@ -49,6 +55,7 @@ if [ -z "$accel" ]; then
 		fi
 		rm -f "$results/.kvm-probe"
 	fi
+	echo "$accel" >"$OUT/vm-accel"
 fi
 log "booting $(basename "$kernel") under ${accel^^}, time limit ${limit} s"
 echo "$accel" >"$results/accel"
