@@ -87,6 +87,91 @@ void bpf_delegation_narrow_pending(struct bpf_delegation_request *pending,
 #define BPF_DELEGATION_DELEGATED	(1U << 0)	/* created under "delegate" */
 #define BPF_DELEGATION_DEAD		(1U << 1)	/* its superblock is gone */
 
+/*
+ * Why a live delegation refused a question (bpf_delegation_refusal()):
+ * names for the target_userns report, words for the tracepoint.
+ */
+enum bpf_delegation_why {
+	BPF_DELEGATION_ALLOWED,
+	BPF_DELEGATION_WHY_GONE,		/* the superblock is gone */
+	BPF_DELEGATION_WHY_NOTHING,		/* nothing delegated: a reset */
+	BPF_DELEGATION_WHY_CMD,
+	BPF_DELEGATION_WHY_MAP_TYPE,
+	BPF_DELEGATION_WHY_PROG_TYPE_MISSING,	/* an attach type alone */
+	BPF_DELEGATION_WHY_ATTACH_TYPE_MISSING,	/* a program type alone */
+	BPF_DELEGATION_WHY_PROG_TYPE,
+	BPF_DELEGATION_WHY_ATTACH_TYPE,
+};
+
+static inline const char *bpf_delegation_why_name(enum bpf_delegation_why why)
+{
+	switch (why) {
+	case BPF_DELEGATION_ALLOWED:
+		return "allowed";
+	case BPF_DELEGATION_WHY_GONE:
+		return "gone";
+	case BPF_DELEGATION_WHY_NOTHING:
+		return "nothing";
+	case BPF_DELEGATION_WHY_CMD:
+		return "cmd";
+	case BPF_DELEGATION_WHY_MAP_TYPE:
+		return "map_type";
+	case BPF_DELEGATION_WHY_PROG_TYPE_MISSING:
+		return "prog_type_missing";
+	case BPF_DELEGATION_WHY_ATTACH_TYPE_MISSING:
+		return "attach_type_missing";
+	case BPF_DELEGATION_WHY_PROG_TYPE:
+		return "prog_type";
+	case BPF_DELEGATION_WHY_ATTACH_TYPE:
+		return "attach_type";
+	}
+	return "unknown";
+}
+
+static inline const char *bpf_delegation_why_words(enum bpf_delegation_why why)
+{
+	switch (why) {
+	case BPF_DELEGATION_ALLOWED:
+		return "allowed";
+	case BPF_DELEGATION_WHY_GONE:
+		return "the instance is gone";
+	case BPF_DELEGATION_WHY_NOTHING:
+		return "nothing delegated";
+	case BPF_DELEGATION_WHY_CMD:
+		return "command not delegated";
+	case BPF_DELEGATION_WHY_MAP_TYPE:
+		return "map type not delegated";
+	case BPF_DELEGATION_WHY_PROG_TYPE_MISSING:
+		return "attach type without a program type";
+	case BPF_DELEGATION_WHY_ATTACH_TYPE_MISSING:
+		return "program type without an attach type";
+	case BPF_DELEGATION_WHY_PROG_TYPE:
+		return "program type not delegated";
+	case BPF_DELEGATION_WHY_ATTACH_TYPE:
+		return "attach type not delegated";
+	}
+	return "unknown";
+}
+
+/*
+ * One refusal, as an instance keeps it for the delegating side: what was
+ * asked (a type not asked is -1), why it was refused, and who asked.
+ */
+struct bpf_delegation_refused {
+	u64 seq;		/* 1 for the instance's first refusal */
+	s64 map_type;
+	s64 prog_type;
+	s64 attach_type;
+	u32 cmd;
+	u32 why;		/* enum bpf_delegation_why */
+	s32 pid;		/* tgid in the initial pid namespace */
+	s32 vpid;		/* tgid in the caller's own pid namespace */
+	char comm[16];		/* TASK_COMM_LEN */
+};
+
+/* How many refusals an instance keeps: the newest. */
+#define BPF_DELEGATION_REFUSALS	6
+
 /* ",delegate,delegate_cmds=...": the mount options of @d. */
 void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);
 
@@ -122,35 +207,36 @@ static inline u32 bpf_delegation_read(const struct bpf_delegation *d,
 
 /*
  * Why @d refuses @cmd with the map type or the program and attach types
- * (negative: not part of the question), in a few words, or NULL if it
- * allows it.  One snapshot decides all bits; a dead or NULL delegation
- * allows nothing, nor do types beyond this kernel's enums (even "any"),
- * nor half a program question (a program type without an attach type, or
- * the reverse).
+ * (negative: not part of the question), or BPF_DELEGATION_ALLOWED (0).
+ * One snapshot decides all bits; a dead or NULL delegation allows
+ * nothing, nor do types beyond this kernel's enums (even "any"), nor half
+ * a program question (a program type without an attach type, or the
+ * reverse).
  */
-static inline const char *bpf_delegation_refusal(const struct bpf_delegation *d,
-						 u32 cmd, s64 map_type,
-						 s64 prog_type, s64 attach_type)
+static inline enum bpf_delegation_why
+bpf_delegation_refusal(const struct bpf_delegation *d, u32 cmd, s64 map_type,
+		       s64 prog_type, s64 attach_type)
 {
 	struct bpf_delegation_opts m;
 
 	if (bpf_delegation_read(d, &m) & BPF_DELEGATION_DEAD)
-		return "the instance is gone";
+		return BPF_DELEGATION_WHY_GONE;
 	if (cmd >= __MAX_BPF_CMD || !(m.cmds & BIT_ULL(cmd)))
 		return m.cmds | m.maps | m.progs | m.attachs ?
-		       "command not delegated" : "nothing delegated";
+		       BPF_DELEGATION_WHY_CMD : BPF_DELEGATION_WHY_NOTHING;
 	if (map_type >= 0 && (map_type >= __MAX_BPF_MAP_TYPE ||
 			      !(m.maps & BIT_ULL(map_type))))
-		return "map type not delegated";
+		return BPF_DELEGATION_WHY_MAP_TYPE;
 	if (prog_type < 0)
-		return attach_type < 0 ? NULL : "attach type without a program type";
+		return attach_type < 0 ? BPF_DELEGATION_ALLOWED :
+		       BPF_DELEGATION_WHY_PROG_TYPE_MISSING;
 	if (attach_type < 0)
-		return "program type without an attach type";
+		return BPF_DELEGATION_WHY_ATTACH_TYPE_MISSING;
 	if (prog_type >= __MAX_BPF_PROG_TYPE || !(m.progs & BIT_ULL(prog_type)))
-		return "program type not delegated";
+		return BPF_DELEGATION_WHY_PROG_TYPE;
 	if (attach_type >= __MAX_BPF_ATTACH_TYPE || !(m.attachs & BIT_ULL(attach_type)))
-		return "attach type not delegated";
-	return NULL;
+		return BPF_DELEGATION_WHY_ATTACH_TYPE;
+	return BPF_DELEGATION_ALLOWED;
 }
 
 /* Does @d allow @cmd with these types?  See bpf_delegation_refusal(). */
@@ -175,6 +261,21 @@ bool bpf_delegation_allows_cgroup_attach(struct bpf_delegation *d,
 /* The superblock is going away: allow nothing more through @d. */
 void bpf_delegation_kill(struct bpf_delegation *d);
 
+/*
+ * Keep @r, a refusal by @d (which may be NULL), among @d's newest
+ * BPF_DELEGATION_REFUSALS; its seq is assigned here.  Process context.
+ */
+void bpf_delegation_record(struct bpf_delegation *d,
+			   const struct bpf_delegation_refused *r);
+
+/*
+ * Copy the newest of @d's kept refusals, at most @max, oldest first, into
+ * @out and return how many; *@total is how many @d refused in its life.
+ */
+unsigned int bpf_delegation_refusals(struct bpf_delegation *d,
+				     struct bpf_delegation_refused *out,
+				     unsigned int max, u64 *total);
+
 void bpf_delegation_get(struct bpf_delegation *d);
 void bpf_delegation_put(struct bpf_delegation *d);
 #else
@@ -184,11 +285,11 @@ static inline u32 bpf_delegation_read(const struct bpf_delegation *d,
 	return 0;
 }
 
-static inline const char *bpf_delegation_refusal(const struct bpf_delegation *d,
-						 u32 cmd, s64 map_type,
-						 s64 prog_type, s64 attach_type)
+static inline enum bpf_delegation_why
+bpf_delegation_refusal(const struct bpf_delegation *d, u32 cmd, s64 map_type,
+		       s64 prog_type, s64 attach_type)
 {
-	return "bpffs delegation is not built in";
+	return BPF_DELEGATION_WHY_NOTHING;
 }
 
 static inline bool bpf_delegation_allows(const struct bpf_delegation *d,
@@ -206,6 +307,15 @@ static inline bool bpf_delegation_allows_cgroup_attach(struct bpf_delegation *d,
 }
 
 static inline void bpf_delegation_kill(struct bpf_delegation *d) {}
+static inline void bpf_delegation_record(struct bpf_delegation *d,
+					 const struct bpf_delegation_refused *r) {}
+static inline unsigned int bpf_delegation_refusals(struct bpf_delegation *d,
+						   struct bpf_delegation_refused *out,
+						   unsigned int max, u64 *total)
+{
+	*total = 0;
+	return 0;
+}
 static inline void bpf_delegation_get(struct bpf_delegation *d) {}
 static inline void bpf_delegation_put(struct bpf_delegation *d) {}
 #endif /* CONFIG_BPF_DELEGATION */

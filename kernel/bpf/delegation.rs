@@ -12,12 +12,12 @@ use core::ptr::{addr_of, addr_of_mut};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::code::{EINVAL, ENOMEM, EPERM};
-use kernel::ffi::c_void;
+use kernel::ffi::{c_uint, c_void};
 use kernel::fs_param;
 use kernel::init::InPlaceInit;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
-use kernel::sync::{Arc, ArcBorrow};
+use kernel::sync::{new_spinlock, Arc, ArcBorrow, SpinLock};
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// The names of the BPF enum values, generated at build time from this
@@ -34,7 +34,7 @@ pub mod text;
 // `crate::versioned` here and on the host.
 use kernel::fs_param::versioned;
 
-use policy::{Context, Masks, Request, State, Userns, Value};
+use policy::{Context, Masks, Request, Ring, State, Userns, Value};
 
 // The generated name tables must describe this kernel's uAPI.
 const _: () = {
@@ -98,6 +98,14 @@ const _: () = {
         bpf_delegation_show,
     ];
     let _ = [
+        bindings::bpf_delegation_record as unsafe extern "C" fn(_, _),
+        bpf_delegation_record,
+    ];
+    let _ = [
+        bindings::bpf_delegation_refusals as unsafe extern "C" fn(_, _, _, _) -> _,
+        bpf_delegation_refusals,
+    ];
+    let _ = [
         bindings::bpf_delegation_get as unsafe extern "C" fn(_),
         bpf_delegation_get,
     ];
@@ -117,6 +125,10 @@ const _: () = {
 /// masks as a whole under the seqlock's write side, so no reader ever sees
 /// half of an old set and half of a new one.
 ///
+/// It also keeps the newest refusals for the delegating side, which the C
+/// glue records on the refusing branch only and reads for the
+/// `target_userns` report.
+///
 /// # Invariants
 ///
 /// `c` is initialised: its seqlock is, and `flags` and `masks` hold a
@@ -127,7 +139,12 @@ const _: () = {
 struct Delegation {
     #[pin]
     c: Opaque<bindings::bpf_delegation>,
+    #[pin]
+    refusals: SpinLock<Ring<bindings::bpf_delegation_refused, REFUSALS>>,
 }
+
+/// How many refusals an instance keeps.
+const REFUSALS: usize = bindings::BPF_DELEGATION_REFUSALS as usize;
 
 // SAFETY: the C state is written only under its seqlock's spinlock and read
 // under its sequence count, from any task.
@@ -150,6 +167,7 @@ impl Delegation {
                         addr_of_mut!((*c).masks).write(masks);
                     }
                 }),
+                refusals <- new_spinlock!(Ring::new(), "bpf_delegation_refusals"),
             }),
             GFP_KERNEL,
         )
@@ -559,6 +577,68 @@ pub unsafe extern "C" fn bpf_delegation_kill(d: *mut bindings::bpf_delegation) {
         dead: true,
         ..*live
     });
+}
+
+/// Keeps `r`, a refusal by `d`, among the newest `d` keeps, numbered in
+/// `d`'s life (the number given in `r` is replaced).
+///
+/// # Safety
+///
+/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
+/// by the caller; `r` must be null or valid for reads.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_record(
+    d: *mut bindings::bpf_delegation,
+    r: *const bindings::bpf_delegation_refused,
+) {
+    if d.is_null() || r.is_null() {
+        return;
+    }
+    // SAFETY: `r` is valid for reads (the caller's promise).
+    let r = unsafe { r.read() };
+    // SAFETY: `d` is referenced by the caller for this call.
+    let d = unsafe { borrow(d) };
+    d.refusals
+        .lock()
+        .push(|seq| bindings::bpf_delegation_refused { seq, ..r });
+}
+
+/// Copies the newest of `d`'s kept refusals, at most `max`, oldest first,
+/// into `out`, returns how many, and sets `*total` to how many `d` refused
+/// in its life.
+///
+/// # Safety
+///
+/// `d` must be null or come from [`bpf_delegation_create`] and be referenced
+/// by the caller; `out` must be valid for `max` writes and `total` for one,
+/// or null.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_delegation_refusals(
+    d: *mut bindings::bpf_delegation,
+    out: *mut bindings::bpf_delegation_refused,
+    max: c_uint,
+    total: *mut u64,
+) -> c_uint {
+    let (mut n, mut all) = (0, 0);
+    if !d.is_null() {
+        // SAFETY: `d` is referenced by the caller for this call.
+        let d = unsafe { borrow(d) };
+        let ring = d.refusals.lock();
+        all = ring.total();
+        if !out.is_null() {
+            for r in ring.newest(max as usize) {
+                // SAFETY: `out` is valid for `max` writes and `newest()`
+                // yields at most `max` records, so `n < max`.
+                unsafe { out.add(n as usize).write(r) };
+                n += 1;
+            }
+        }
+    }
+    if !total.is_null() {
+        // SAFETY: `total` is valid for a write (the caller's promise).
+        unsafe { total.write(all) };
+    }
+    n
 }
 
 /// Shows a live delegation as mount options (`,delegate,delegate_cmds=...`).

@@ -367,6 +367,58 @@ static void delegation_long_message(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, req.masks.maps, 0);
 }
 
+/*
+ * Why a refusal, and the newest refusals kept, numbered in the instance's
+ * life, oldest first.
+ */
+static void delegation_refusals_kept(struct kunit *test)
+{
+	struct bpf_delegation_refused r = { .cmd = BPF_MAP_CREATE, .pid = 7 };
+	struct bpf_delegation_refused out[BPF_DELEGATION_REFUSALS + 1];
+	struct bpf_delegation_request req = {};
+	struct bpf_delegation *d = NULL;
+	char msg[BPF_KUNIT_MSG_LEN];
+	u64 total = 99;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, bare(&req, "delegate", false, msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_cmds", "map_create", msg), 0);
+	KUNIT_ASSERT_EQ(test, string(&req, "delegate_maps", "array", msg), 0);
+	KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_refusal(d, BPF_MAP_CREATE, BPF_MAP_TYPE_ARRAY, -1, -1),
+			BPF_DELEGATION_ALLOWED);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_refusal(d, BPF_MAP_CREATE, BPF_MAP_TYPE_HASH, -1, -1),
+			BPF_DELEGATION_WHY_MAP_TYPE);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_refusal(d, BPF_BTF_LOAD, -1, -1, -1),
+			BPF_DELEGATION_WHY_CMD);
+	KUNIT_EXPECT_STREQ(test, bpf_delegation_why_name(BPF_DELEGATION_WHY_MAP_TYPE), "map_type");
+
+	KUNIT_EXPECT_EQ(test, bpf_delegation_refusals(d, out, ARRAY_SIZE(out), &total), 0);
+	KUNIT_EXPECT_EQ(test, total, 0);
+	for (i = 0; i < BPF_DELEGATION_REFUSALS + 2; i++) {
+		r.map_type = i;
+		r.seq = 1000;	/* replaced */
+		bpf_delegation_record(d, &r);
+	}
+	KUNIT_ASSERT_EQ(test, bpf_delegation_refusals(d, out, ARRAY_SIZE(out), &total),
+			BPF_DELEGATION_REFUSALS);
+	KUNIT_EXPECT_EQ(test, total, BPF_DELEGATION_REFUSALS + 2);
+	for (i = 0; i < BPF_DELEGATION_REFUSALS; i++) {
+		KUNIT_EXPECT_EQ(test, out[i].seq, i + 3);
+		KUNIT_EXPECT_EQ(test, out[i].map_type, i + 2);
+		KUNIT_EXPECT_EQ(test, out[i].pid, 7);
+	}
+	KUNIT_ASSERT_EQ(test, bpf_delegation_refusals(d, out, 2, &total), 2);
+	KUNIT_EXPECT_EQ(test, out[0].seq, BPF_DELEGATION_REFUSALS + 1);
+	KUNIT_EXPECT_EQ(test, out[1].seq, BPF_DELEGATION_REFUSALS + 2);
+	/* No delegation: nothing kept, nothing to read. */
+	bpf_delegation_record(NULL, &r);
+	KUNIT_EXPECT_EQ(test, bpf_delegation_refusals(NULL, out, 2, &total), 0);
+	KUNIT_EXPECT_EQ(test, total, 0);
+	bpf_delegation_kill(d);
+	bpf_delegation_put(d);
+}
+
 static struct kunit_case bpf_delegation_cases[] = {
 	KUNIT_CASE(delegation_blob_ver0),
 	KUNIT_CASE(delegation_blob_sizes),
@@ -377,6 +429,7 @@ static struct kunit_case bpf_delegation_cases[] = {
 	KUNIT_CASE(delegation_allows_bits),
 	KUNIT_CASE(delegation_cgroup_scope),
 	KUNIT_CASE(delegation_long_message),
+	KUNIT_CASE(delegation_refusals_kept),
 	{}
 };
 

@@ -731,9 +731,84 @@ pub fn parse_blob(blob: &[u8]) -> Result<Opts, BlobError> {
     Ok(Opts { masks, cgroup_id })
 }
 
+/// The newest `N` of a stream of records, and how many there were: what an
+/// instance keeps of its refusals for the delegating side.  Pushing never
+/// fails and never allocates; the oldest kept record makes room.
+pub struct Ring<T, const N: usize> {
+    slots: [Option<T>; N],
+    total: u64,
+}
+
+impl<T: Copy, const N: usize> Ring<T, N> {
+    /// An empty ring.
+    pub fn new() -> Self {
+        Ring {
+            slots: [None; N],
+            total: 0,
+        }
+    }
+
+    /// Keeps `f(seq)`, where `seq` is 1 for the first record ever pushed.
+    pub fn push(&mut self, f: impl FnOnce(u64) -> T) {
+        if N == 0 {
+            self.total = self.total.saturating_add(1);
+            return;
+        }
+        let slot = (self.total % N as u64) as usize;
+        self.total = self.total.saturating_add(1);
+        self.slots[slot] = Some(f(self.total));
+    }
+
+    /// How many records were ever pushed.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// How many of those are no longer kept.
+    pub fn dropped(&self) -> u64 {
+        self.total - self.total.min(N as u64)
+    }
+
+    /// The newest `max` records kept, oldest first.
+    pub fn newest(&self, max: usize) -> impl Iterator<Item = T> + '_ {
+        let kept = self.total.min(N as u64) as usize;
+        let n = kept.min(max);
+        // The record pushed as number `seq` (1-based) is in slot (seq - 1) % N.
+        let first = self.total - n as u64;
+        (first..self.total).filter_map(move |i| self.slots[(i % N as u64) as usize])
+    }
+}
+
+impl<T: Copy, const N: usize> Default for Ring<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ring_keeps_the_newest_oldest_first() {
+        let mut r = Ring::<u64, 3>::new();
+        assert_eq!(r.newest(10).count(), 0);
+        assert_eq!((r.total(), r.dropped()), (0, 0));
+        r.push(|seq| seq * 10);
+        r.push(|seq| seq * 10);
+        assert!(r.newest(10).eq([10, 20]));
+        assert!(r.newest(1).eq([20]));
+        for _ in 0..5 {
+            r.push(|seq| seq * 10);
+        }
+        assert_eq!((r.total(), r.dropped()), (7, 4));
+        assert!(r.newest(10).eq([50, 60, 70]));
+        assert!(r.newest(2).eq([60, 70]));
+        assert_eq!(r.newest(0).count(), 0);
+        let mut z = Ring::<u8, 0>::new();
+        z.push(|_| 1);
+        assert_eq!((z.total(), z.dropped(), z.newest(5).count()), (1, 1, 0));
+    }
 
     fn blob(words: [u64; 4], extra: &[u8]) -> [u8; 64] {
         let mut b = [0u8; 64];

@@ -4,8 +4,9 @@
 # kernel: delegate to a command in a new user namespace, use it from an
 # external libbpf client, narrow, reset and show a live instance, and refuse
 # a container's symlinks, and reach an instance the container hid by its
-# user namespace alone; the command it runs is the container's, not the
-# operator's (no host root unless asked, no terminal, fds, environment or
+# user namespace alone; 'show' says what an instance refused, and who
+# asked, in words and in JSON; the command it runs is the container's, not
+# the operator's (no host root unless asked, no terminal, fds, environment or
 # working directory of the invoker's); --cgroup scopes where delegated
 # programs attach (not through a symlink, never the cgroup2 root), 'set'
 # without it keeps the scope and --cgroup none clears it, 'show' names the
@@ -37,7 +38,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..27"
+echo "1..28"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -358,6 +359,62 @@ set_and_show_by_pid() {
 		grep -q 'delegate_maps=queue' "$tmp/out"
 }
 check set_and_show_by_pid set_and_show_by_pid
+
+# Each live instance keeps its newest refusals.  The libbpf client asks for
+# a queue map, which its container was not given (through its token and
+# through the bpffs fd), and waits; 'show' says so in words, with the
+# client's pid and comm, by user namespace and by path (the namespace's
+# only live instance), and --json has it for scripts.  Outputs go to files
+# of their own while the client writes to $tmp/out.
+refusals_are_shown() {
+	if ! start_client "$tmp/pid9" rev9; then
+		wait "$runner"
+		return 1
+	fi
+	pid9=$(cat "$tmp/pid9")
+	comm=$(basename "$client" | cut -c 1-15)
+	rc=0
+	"$tool" show --pid "$pid9" >"$tmp/show9" 2>&1 &&
+		"$tool" show /sys/fs/bpf --pid "$pid9" >>"$tmp/show9" 2>&1 &&
+		"$tool" show --pid "$pid9" --json >"$tmp/json9" 2>"$tmp/err9" &&
+		"$tool" show /sys/fs/bpf --pid "$pid9" --json >>"$tmp/json9" 2>>"$tmp/err9" || rc=1
+	# Let the client go on: it checks that a reset refuses it everything.
+	"$tool" reset --pid "$pid9" >>"$tmp/err9" 2>&1 || rc=1
+	mkdir "$ctr/rev9"
+	wait "$runner" || rc=1
+	cat "$tmp/show9" "$tmp/json9" "$tmp/err9" >>"$tmp/out"
+	echo "exit $rc" >>"$tmp/out"
+	[ $rc = 0 ] || return 1
+	words="refused #[0-9]*: map_create of queue: maps does not delegate queue (pid $pid9\(, [0-9]* in its pid namespace\)\?, comm \"$comm\")\$"
+	grep -q ': 1 live, 0 pending$' "$tmp/show9" &&
+		grep -q "^    $words" "$tmp/show9" && grep -q "^  $words" "$tmp/show9" &&
+		[ "$(wc -l <"$tmp/json9")" -eq 2 ] &&
+		[ "$(grep -c '"why": "map_type"' "$tmp/json9")" = 2 ] &&
+		[ "$(grep -c '"map_type": "queue"' "$tmp/json9")" = 2 ] &&
+		grep -q '"refusals_note": null}$' "$tmp/json9" || return 1
+	command -v python3 >/dev/null || return 0
+	python3 - "$tmp/json9" "$pid9" "$comm" >>"$tmp/out" 2>&1 <<-'EOF'
+		import json, sys
+		path, pid, comm = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+		by_ns, by_path = (json.loads(line) for line in open(path))
+		assert by_ns["live"] == 1 and by_ns["pending"] == 0, by_ns
+		live = [i for i in by_ns["instances"] if i["state"] == "live"]
+		assert len(live) == 1, by_ns
+		assert by_path["path"] == "/sys/fs/bpf" and by_path["delegated"] is True, by_path
+		assert by_path["refusals_note"] is None, by_path
+		for inst in (live[0], by_path):
+		    assert "stack" in inst["maps"] and "queue" not in inst["maps"], inst
+		    rs, n = inst["refusals"], inst["refused"]
+		    assert n >= 1 and n == len(rs) + inst["refusals_not_shown"], inst
+		    assert [r["seq"] for r in rs] == list(range(n - len(rs) + 1, n + 1)), rs
+		    assert any(r["cmd"] == "map_create" and r["map_type"] == "queue"
+		               and r["prog_type"] is None and r["attach_type"] is None
+		               and r["why"] == "map_type" and r["pid"] == pid
+		               and r["comm"] == comm for r in rs), rs
+		print("# the JSON says it too")
+	EOF
+}
+check refusals_are_shown refusals_are_shown
 
 # A container that detaches its instance after making its token leaves the
 # privileged side no path; 'reset --pid' reaches it all the same.

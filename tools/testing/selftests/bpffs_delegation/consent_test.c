@@ -89,38 +89,6 @@ static int reset_by_mount(FIXTURE_DATA(consent) *self)
 }
 
 /*
- * A privileged reconfigure context with no path inside any container: a
- * private bpffs of the initial user namespace, never attached, whose
- * context fsmount() turned into a reconfigure context.
- */
-static int private_reconfigure_context(void)
-{
-	int fs = sys_fsopen("bpf", FSOPEN_CLOEXEC), mnt;
-
-	if (fs < 0)
-		return -errno;
-	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
-		goto fail;
-	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, 0);
-	if (mnt < 0)
-		goto fail;
-	close(mnt);
-	return fs;
-fail:
-	mnt = -errno;
-	close(fs);
-	return mnt;
-}
-
-static int userns_of(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-/*
  * Set the delegation of every instance of @pid's user namespace to the
  * masks given (blob), or only report (@blob false).  The log goes to
  * self->log.

@@ -9,6 +9,7 @@
 #define __BPFFS_DELEGATION_AGENT_H
 
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include "delegation_util.h"
 
@@ -59,6 +60,7 @@ enum agent_op {
 	OP_BTF_BY_ID,		/* BTF_GET_FD_BY_ID of id arg, with slot key's fd as
 				 * the token (BPF_F_TOKEN_FD) unless key is ""
 				 */
+	OP_SET_COMM,		/* prctl(PR_SET_NAME, str) */
 	OP_EXIT,
 };
 
@@ -475,6 +477,9 @@ static int agent_main(int sock, void *arg)
 		case OP_CG_LINK:
 		case OP_LINK_UPDATE:
 			r.ret = agent_cgroup_op(&c, slots);
+			break;
+		case OP_SET_COMM:
+			r.ret = prctl(PR_SET_NAME, c.str) ? -errno : 0;
 			break;
 		case OP_EXIT:
 			return 0;

@@ -197,6 +197,38 @@ static inline int set_fd(int fd, const char *key, int value)
 	return sys_fsconfig(fd, FSCONFIG_SET_FD, key, NULL, value) ? -errno : 0;
 }
 
+/*
+ * A privileged reconfigure context with no path inside any container: a
+ * private bpffs of the initial user namespace, never attached, whose
+ * context fsmount() turned into a reconfigure context.
+ */
+static inline int private_reconfigure_context(void)
+{
+	int fs = sys_fsopen("bpf", FSOPEN_CLOEXEC), mnt;
+
+	if (fs < 0)
+		return -errno;
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		goto fail;
+	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, 0);
+	if (mnt < 0)
+		goto fail;
+	close(mnt);
+	return fs;
+fail:
+	mnt = -errno;
+	close(fs);
+	return mnt;
+}
+
+static inline int userns_of(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static inline int sys_bpf(int cmd, union bpf_attr *attr)
 {
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));

@@ -537,4 +537,93 @@ TEST_F(gating, refusals_are_traced)
 	EXPECT_EQ(records(trace, "cmd=0 map_type=23 ", "reason=\"nothing delegated\""), 1);
 }
 
+/* The lines of @log that contain @a and, if given, @b. */
+static int lines_with(const char *log, const char *a, const char *b)
+{
+	const char *line = log, *end;
+	int n = 0;
+	char one[512];
+
+	for (; *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
+		snprintf(one, sizeof(one), "%.*s", (int)(end - line), line);
+		if (strstr(one, a) && (!b || strstr(one, b)))
+			n++;
+	}
+	return n;
+}
+
+/* The delegating side's target_userns report on @pid's user namespace. */
+static int report(pid_t pid, char *log, size_t len)
+{
+	int fs = private_reconfigure_context(), ns, ret;
+
+	if (fs < 0)
+		return fs;
+	ns = userns_of(pid);
+	ret = set_fd(fs, "target_userns", ns);
+	close(ns);
+	if (!ret && sys_fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+		ret = -errno;
+	read_log(fs, log, len);
+	close(fs);
+	return ret;
+}
+
+/*
+ * The instance keeps its newest refusals, through the token and through
+ * the root fd, for the delegating side's target_userns report: what was
+ * asked, why, and who asked, the comm escaped; an allowed call leaves
+ * nothing, the count goes on past what is kept.  (The container cannot
+ * ask for the report: consent_test's target_userns_rules.)
+ */
+TEST_F(gating, refusals_are_kept_for_the_delegating_side)
+{
+	static char log[8192];
+	char want[160];
+	int i;
+
+	ASSERT_EQ(delegate(self, CMD(BPF_MAP_CREATE) | CMD(BPF_PROG_LOAD),
+			   1ULL << BPF_MAP_TYPE_STACK, 1ULL << BPF_PROG_TYPE_SOCKET_FILTER, 1), 0);
+	ASSERT_EQ(report(self->a.pid, log, sizeof(log)), 0);
+	EXPECT_EQ(lines_with(log, "target_userns: live cmds=0x21 ", "refused=0"), 1) TH_LOG("%s", log);
+	EXPECT_EQ(lines_with(log, "target_userns: refused", NULL), 0);
+
+	/* A newline in the comm must not make a line of the report. */
+	ASSERT_EQ(agent_do(&self->a, OP_SET_COMM, 0, NULL, "c\\r\nw bpf: x", NULL, NULL, 0), 0);
+	EXPECT_EQ(use(self, "token", USE_MAP_STACK), 0);
+	EXPECT_EQ(use(self, "token", USE_MAP_QUEUE), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_BTF), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_XDP), -EPERM);
+	EXPECT_EQ(use(self, "token", USE_SOCKET_FILTER_ATTACH1), -EPERM);
+	EXPECT_EQ(use(self, "root", USE_SOCKET_FILTER), 0);
+	ASSERT_EQ(report(self->a.pid, log, sizeof(log)), 0);
+	EXPECT_EQ(lines_with(log, "target_userns: live cmds=0x21 ", " refused=4"), 1) TH_LOG("%s", log);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type ",
+			     NULL), 1);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #2 cmd=18 map_type=-1 prog_type=-1 attach_type=-1 why=cmd ",
+			     NULL), 1);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #3 cmd=5 map_type=-1 prog_type=6 attach_type=0 why=prog_type ",
+			     NULL), 1);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #4 cmd=5 map_type=-1 prog_type=1 attach_type=1 why=attach_type ",
+			     NULL), 1);
+	snprintf(want, sizeof(want), " pid=%d vpid=%d comm=c\\x5cr\\x0aw bpf: x", self->a.pid,
+		 self->a.pid);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #", want), 4) TH_LOG("%s", want);
+	EXPECT_EQ(lines_with(log, "w bpf: x", NULL), 4);
+	EXPECT_EQ(lines_with(log, "target_userns: 1 live, 0 pending", NULL), 1);
+
+	/* Six kept, the newest; the count goes on; a reset says so. */
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(use(self, i % 2 ? "token" : "root", USE_MAP_QUEUE), -EPERM);
+	ASSERT_EQ(reconfigure(self, 0, 0, 0, 0), 0);
+	EXPECT_EQ(use(self, "token", USE_MAP_STACK), -EPERM);
+	ASSERT_EQ(report(self->a.pid, log, sizeof(log)), 0);
+	EXPECT_EQ(lines_with(log, "target_userns: live cmds=0x0 ", " refused=10"), 1) TH_LOG("%s", log);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #", NULL), 6);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #4 ", NULL), 0);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #5 cmd=0 map_type=22 ", "why=map_type "), 1);
+	EXPECT_EQ(lines_with(log, "target_userns: refused #10 cmd=0 map_type=23 ", "why=nothing "), 1);
+}
+
 TEST_HARNESS_MAIN
