@@ -2,7 +2,8 @@
 # Runs inside the VM: the main job's demonstration.  The privileged side's
 # CLI (bpf-delegate) delegates a bpffs to an unprivileged user's container,
 # which creates a map and loads a program through it with libbpf, is refused
-# a type it was not given, and loses everything after 'bpf-delegate reset';
+# a type it was not given (and the privileged side reads why), and loses
+# everything after 'bpf-delegate reset';
 # then a container scoped to its cgroup is refused an attach outside it.
 #   guest-demo.sh RESULTS SELFTEST_DIR
 results=$1 tests=$2
@@ -39,10 +40,19 @@ para "2. Inside the container, through libbpf: a token from the bpffs, then the"
 say "   bpffs fd itself.  Stack maps, BTF and socket filters work; a queue map,"
 say "   which was not delegated, is refused (EPERM).  (The lines above.)"
 
-para "3. What the instance delegates, seen by the privileged side in the"
-say "   container's mount namespace (process $pid, owned by uid $(stat -c %u /proc/$pid)):"
+para "3. What the instance delegates, and why the container was refused, seen"
+say "   by the privileged side in the container's mount namespace (process $pid,"
+say "   owned by uid $(stat -c %u /proc/$pid)).  The container got a bare EPERM;"
+say "   the instance keeps its newest refusals for the privileged side only:"
 cmd bpf-delegate show /sys/fs/bpf --pid "$pid"
-bpf-delegate show /sys/fs/bpf --pid "$pid" || rc=1
+bpf-delegate show /sys/fs/bpf --pid "$pid" >"$tmp/show" || rc=1
+cat "$tmp/show"
+grep -q 'map_create of queue: maps does not delegate queue' "$tmp/show" || rc=1
+say "   The same for scripts (one JSON object):"
+cmd bpf-delegate show --json --pid "$pid"
+bpf-delegate show --json --pid "$pid" >"$tmp/json" || rc=1
+cat "$tmp/json"
+grep -q '"why": *"map_type"' "$tmp/json" || rc=1
 
 para "4. The privileged side revokes it.  The container keeps its token and its"
 say "   bpffs fd, and both stop working at once."

@@ -22,6 +22,13 @@
 //! masks are the kernel's own: the policy files of `kernel/bpf/delegation/`
 //! are compiled into this tool.
 //!
+//! `show` also says what each live instance refused lately: the kernel
+//! keeps the newest refusals of an instance (the command and types asked,
+//! why, the caller's pid and comm) and reports them with the instances of a
+//! user namespace, so a path names the instance whose refusals they are
+//! only when it is the one live instance of its namespace.  `show --json`
+//! prints the same as one JSON object for scripts.
+//!
 //! `--cgroup PATH` scopes where the container's programs attach to cgroups
 //! (`cgroup_id` of `struct bpf_delegation_opts` VER1): PATH and below only,
 //! as one of several programs (`BPF_F_ALLOW_MULTI` or a link), never as
@@ -128,6 +135,10 @@ Examples:
   bpf-delegate set --pid 1234 --cmds map_create --maps stack
   bpf-delegate reset --pid 1234
   bpf-delegate show --pid 1234
+  # 'show' also lists what each live instance refused lately (the kernel
+  # keeps its newest refusals: the command and types asked, why, and the
+  # caller's pid and comm), and --json prints it all as one JSON object:
+  bpf-delegate show --pid 1234 --json
   # The same by a user namespace file (/proc/PID/ns/user or a bind mount
   # of one):
   bpf-delegate reset --userns /run/ctr1/userns
@@ -225,10 +236,27 @@ enum Cmd {
         target: Target,
     },
     /// Show what a mounted bpffs, or every bpffs of a user namespace,
-    /// delegates.
+    /// delegates, and what each live instance refused lately: the kernel
+    /// keeps the newest refusals of an instance, with who asked.  By path,
+    /// the refusals are shown with --pid when the instance is the only live
+    /// one of that process's user namespace.
     Show {
         #[command(flatten)]
         target: Target,
+        /// Print one JSON object instead of text, for scripts: by user
+        /// namespace {"userns", "userns_inode", "live", "pending",
+        /// "instances_not_shown", "instances": [{"state", ...}]}, by path
+        /// {"path", "delegated", ..., "refusals_note" (why its refusals are
+        /// not known, or null)}, with the fields of an instance: "cmds",
+        /// "maps", "progs", "attachs" (names, or numbers without
+        /// one), "masks" (hex strings), "cgroup_id", "cgroup" (its path or
+        /// null), "refused" (refusals in the instance's life, null if
+        /// unknown), "refusals_not_shown" and "refusals": [{"seq", "cmd",
+        /// "map_type", "prog_type", "attach_type" (a name, a number or
+        /// null), "why", "words", "pid", "vpid", "comm" (as the kernel
+        /// escaped it)}], oldest first.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -1473,10 +1501,10 @@ fn set(t: &Target, ask: &Ask, cgroup: Option<&Cgroup>) -> Res<u8> {
     }
 }
 
-fn show(t: &Target) -> Res<u8> {
+fn show(t: &Target, json: bool) -> Res<u8> {
     match &t.path {
-        Some(path) => show_mount(path, t.pid),
-        None => show_userns(&open_userns(t)?),
+        Some(path) => show_mount(path, t.pid, json),
+        None => show_userns(&open_userns(t)?, json),
     }
 }
 
@@ -1533,11 +1561,33 @@ fn mount_scope(options: &str) -> Result<u64, String> {
 }
 
 /// Shows what the bpffs mounted at `path` delegates.
-fn show_mount(path: &str, pid: Option<u32>) -> Res<u8> {
+fn show_mount(path: &str, pid: Option<u32>, json: bool) -> Res<u8> {
     let m = open_target(path, pid)?;
     // With --pid, only the container's instance: the same check as a change.
     drop(pick(path, &m)?);
     let opts = mount_options(&m)?;
+    let refusals = mount_refusals(&m);
+    let mut names = CgroupNames::new();
+    let pid = pid.unwrap_or_default();
+    let out = if json {
+        mount_json(path, &opts, &refusals, pid, &mut names)
+            .map_err(|e| nothing_to_do(format!("{path}: its mount options: {e}")))?
+    } else {
+        mount_text(path, &opts, &refusals, pid, &mut names)
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+/// What `show PATH` prints of the bpffs at PATH, whose super options are
+/// `opts`, found with `--pid PID` (0: without).
+fn mount_text(
+    path: &str,
+    opts: &str,
+    refusals: &MountRefusals,
+    pid: u32,
+    names: &mut CgroupNames,
+) -> String {
     let delegated = opts.split(',').any(|o| o == "delegate");
     let mut out = format!(
         "{path}: {}\n",
@@ -1561,13 +1611,116 @@ fn show_mount(path: &str, pid: Option<u32>) -> Res<u8> {
         out.push_str("  (nothing delegated)\n");
     }
     let scope = match scope.map(|id| (id, decimal_u64(id))) {
-        None => CgroupNames::new().describe(0),
-        Some((_, Some(id))) => CgroupNames::new().describe(id),
+        None => names.describe(0),
+        Some((_, Some(id))) => names.describe(id),
         Some((id, None)) => format!("'{id}' (not a cgroup id)"),
     };
     out.push_str(&format!("  cgroup: {scope}\n"));
-    emit(&out)?;
-    Ok(0)
+    match refusals {
+        MountRefusals::Unknown => {}
+        MountRefusals::Known(s) => out.push_str(&refusal_lines(s, "  ")),
+        other => out.push_str(&format!("  refusals: {}\n", other.note(pid))),
+    }
+    out
+}
+
+/// `mount_text()` as one JSON object (and a newline).
+fn mount_json(
+    path: &str,
+    opts: &str,
+    refusals: &MountRefusals,
+    pid: u32,
+    names: &mut CgroupNames,
+) -> Result<String, String> {
+    let delegation = mount_delegation(opts)?;
+    let (shown, note) = match refusals {
+        MountRefusals::Known(s) => (s.clone(), None),
+        other => (Shown::new(Kind::Live, delegation), Some(other.note(pid))),
+    };
+    let out = JsonObject::new()
+        .str("path", path)
+        .raw("delegated", opts.split(',').any(|o| o == "delegate"))
+        .fields(delegation_json(&delegation, names))
+        .fields(refusals_json(&shown))
+        .raw("refusals_note", json_opt(note.map(|n| json_str(&n))))
+        .end();
+    Ok(format!("{out}\n"))
+}
+
+/// What `show PATH` can tell of the refusals of the instance at PATH.  The
+/// kernel reports them only through `target_userns`, for every instance of
+/// a user namespace, with no word of which instance is which: the one at
+/// PATH is known only when the namespace (of --pid) has no other.
+enum MountRefusals {
+    /// Without --pid: its user namespace is not known.
+    Unknown,
+    /// The only live instance of its user namespace in the kernel's report,
+    /// which must be the one at PATH (held open meanwhile).
+    Known(Shown),
+    /// The report shows this many live instances, not told apart.
+    Several(u32),
+    /// The report could not be read: why.
+    Unread(String),
+}
+
+impl MountRefusals {
+    /// Why no refusals are shown, for `show PATH --pid PID`.
+    fn note(&self, pid: u32) -> String {
+        match self {
+            MountRefusals::Known(_) => String::new(),
+            MountRefusals::Unknown => {
+                "not known without --pid (its user namespace is not known)".into()
+            }
+            MountRefusals::Several(n) => format!(
+                "its user namespace has {n} live instances, which the kernel's report \
+                 does not tell apart: 'bpf-delegate show --pid {pid}' shows them all"
+            ),
+            MountRefusals::Unread(e) => format!("not read: {e}"),
+        }
+    }
+}
+
+/// The refusals of the instance `m`, from the kernel's report on the user
+/// namespace of --pid.  Reading it changes nothing.
+fn mount_refusals(m: &Mounted) -> MountRefusals {
+    let Some((_, ns)) = &m.process else {
+        return MountRefusals::Unknown;
+    };
+    let report = match read_report(ns) {
+        Ok(r) => r,
+        Err(f) => return MountRefusals::Unread(f.msg),
+    };
+    match report.found {
+        None => MountRefusals::Unread("the kernel did not report on target_userns".into()),
+        Some((1, _)) => report
+            .instances
+            .into_iter()
+            .find(|s| s.kind == Kind::Live)
+            .map_or_else(
+                || MountRefusals::Unread("the kernel's log did not show the instance".into()),
+                MountRefusals::Known,
+            ),
+        Some((0, _)) => {
+            MountRefusals::Unread("the kernel's report has no live instance of it".into())
+        }
+        Some((n, _)) => MountRefusals::Several(n),
+    }
+}
+
+/// What the super options of a bpffs say it delegates ("any" as all bits).
+fn mount_delegation(options: &str) -> Result<Opts, String> {
+    let mut o = Opts {
+        cgroup_id: mount_scope(options)?,
+        ..Opts::default()
+    };
+    for f in Field::ALL {
+        let key = format!("{}=", f.option());
+        for list in options.split(',').filter_map(|w| w.strip_prefix(&key)) {
+            *o.masks.get_mut(f) |=
+                text::parse_list(f, list.as_bytes()).map_err(|e| format!("'{key}{list}': {e}"))?;
+        }
+    }
+    Ok(o)
 }
 
 /// Names cgroups by their id for people, as the host sees them: a cgroup2
@@ -1591,6 +1744,18 @@ impl CgroupNames {
             root,
             found: HashMap::new(),
         }
+    }
+
+    /// The directory of cgroup `id`, if one has it (none for 0, no scope).
+    fn path(&mut self, id: u64) -> Option<PathBuf> {
+        if id == 0 {
+            return None;
+        }
+        let root = self.root.as_ref()?;
+        self.found
+            .entry(id)
+            .or_insert_with(|| find_cgroup(root, id))
+            .clone()
     }
 
     /// "none (any cgroup)" for no scope, else "PATH (id N)", or "id N (not
@@ -1654,6 +1819,8 @@ struct Userns {
     fd: OwnedFd,
     /// For messages: "user:[INODE] (pid PID)" or "user:[INODE] (FILE)".
     name: String,
+    /// INODE: its inode number, as in /proc/PID/ns/user.
+    ino: u64,
 }
 
 /// Opens the user namespace of `--pid` or `--userns`, refusing the tool's
@@ -1669,7 +1836,9 @@ fn open_userns(t: &Target) -> Res<Userns> {
 /// The user namespace `fd` (of `whose`), unless it is the tool's own.
 fn userns_not_ours(fd: OwnedFd, whose: String) -> Res<Userns> {
     let st = fstat(&fd).map_err(|e| refused(&whose, e, None))?;
-    let name = format!("user:[{}] ({whose})", st.st_ino);
+    #[allow(clippy::unnecessary_cast)]
+    let ino = st.st_ino as u64;
+    let name = format!("user:[{ino}] ({whose})");
     let ours = stat("/proc/self/ns/user").map_err(|e| refused("/proc/self/ns/user", e, None))?;
     if (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino) {
         return Err(nothing_to_do(format!(
@@ -1679,7 +1848,7 @@ fn userns_not_ours(fd: OwnedFd, whose: String) -> Res<Userns> {
              nothing changed"
         )));
     }
-    Ok(Userns { fd, name })
+    Ok(Userns { fd, name, ino })
 }
 
 /// Opens a namespace file (/proc/PID/ns/user or a bind mount of one).  The
@@ -1762,7 +1931,7 @@ impl Kind {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Report {
     /// The instances the log still shows, oldest first.
-    instances: Vec<(Kind, Opts)>,
+    instances: Vec<Shown>,
     /// The summary: how many live and pending instances the kernel found;
     /// `None` if the log has no report at all.
     found: Option<(u32, u32)>,
@@ -1774,6 +1943,224 @@ impl Report {
         let (live, pending) = self.found.unwrap_or_default();
         (u64::from(live) + u64::from(pending)).saturating_sub(self.instances.len() as u64)
     }
+}
+
+/// One instance line of the report, and for a live one the refusal lines
+/// that follow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Shown {
+    kind: Kind,
+    opts: Opts,
+    /// `refused=N`: how many questions this live instance refused since it
+    /// was created; `None` for a pending one, or from a kernel that does
+    /// not say.
+    refused: Option<u64>,
+    /// The newest of those refusals that the log had room for, oldest first.
+    refusals: Vec<Refusal>,
+}
+
+impl Shown {
+    /// An instance line without refusals (a pending one, an old kernel's).
+    fn new(kind: Kind, opts: Opts) -> Shown {
+        Shown {
+            kind,
+            opts,
+            refused: None,
+            refusals: Vec::new(),
+        }
+    }
+
+    /// How many of its refusals the report does not show (kept no more, or
+    /// no room in the log), if the kernel counts them.
+    fn refusals_not_shown(&self) -> Option<u64> {
+        self.refused
+            .map(|n| n.saturating_sub(self.refusals.len() as u64))
+    }
+}
+
+/// Why a live instance refused a question, as the kernel's report names it
+/// (`enum bpf_delegation_why`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Why {
+    /// The command is not delegated.
+    Cmd,
+    /// The map type is not delegated.
+    MapType,
+    /// The program type is not delegated.
+    ProgType,
+    /// The attach type is not delegated.
+    AttachType,
+    /// A program type without an attach type.
+    AttachTypeMissing,
+    /// An attach type without a program type.
+    ProgTypeMissing,
+    /// The instance delegates nothing: a reset.
+    Nothing,
+    /// The instance is gone.
+    Gone,
+}
+
+impl Why {
+    const ALL: [Why; 8] = [
+        Why::Cmd,
+        Why::MapType,
+        Why::ProgType,
+        Why::AttachType,
+        Why::AttachTypeMissing,
+        Why::ProgTypeMissing,
+        Why::Nothing,
+        Why::Gone,
+    ];
+
+    /// Its name in the report (`why=`).
+    fn name(self) -> &'static str {
+        match self {
+            Why::Cmd => "cmd",
+            Why::MapType => "map_type",
+            Why::ProgType => "prog_type",
+            Why::AttachType => "attach_type",
+            Why::AttachTypeMissing => "attach_type_missing",
+            Why::ProgTypeMissing => "prog_type_missing",
+            Why::Nothing => "nothing",
+            Why::Gone => "gone",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Why> {
+        Why::ALL.into_iter().find(|w| w.name() == name)
+    }
+}
+
+/// One refusal line of the report: "refused #SEQ cmd=C map_type=M
+/// prog_type=P attach_type=A why=WHY pid=PID vpid=VPID comm=COMM".
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Refusal {
+    /// 1 for the instance's first refusal.
+    seq: u64,
+    /// The `enum bpf_cmd` value.
+    cmd: u32,
+    /// The types asked; `None` when not part of the question (-1).
+    map_type: Option<u64>,
+    prog_type: Option<u64>,
+    attach_type: Option<u64>,
+    why: Why,
+    /// The caller's tgid in the initial pid namespace, and in its own.
+    pid: u32,
+    vpid: u32,
+    /// The caller's comm as the report has it: escaped by the kernel where
+    /// not printable, and bytes 0xa0-0xff as they are.
+    comm: Vec<u8>,
+}
+
+impl Refusal {
+    /// Whether the types asked go with the reason: a type refused was asked,
+    /// and half a program question is half of one.
+    fn consistent(&self) -> bool {
+        let (prog, attach) = (self.prog_type.is_some(), self.attach_type.is_some());
+        match self.why {
+            Why::MapType => self.map_type.is_some(),
+            Why::ProgType | Why::AttachType => prog && attach,
+            Why::AttachTypeMissing => prog && !attach,
+            Why::ProgTypeMissing => !prog && attach,
+            Why::Cmd | Why::Nothing | Why::Gone => true,
+        }
+    }
+
+    /// What was asked: "map_create of queue", "prog_load of xdp for xdp".
+    fn question(&self) -> String {
+        let mut q = value_words(Field::Cmds, self.cmd.into());
+        if let Some(m) = self.map_type {
+            q.push_str(&format!(" of {}", value_words(Field::Maps, m)));
+        }
+        if let Some(p) = self.prog_type {
+            q.push_str(&format!(" of {}", value_words(Field::Progs, p)));
+        }
+        if let Some(a) = self.attach_type {
+            q.push_str(&format!(" for {}", value_words(Field::Attachs, a)));
+        }
+        q
+    }
+
+    /// The refusal in plain words: what was asked, then why it was refused.
+    fn words(&self) -> String {
+        let not = |field: Field, v: Option<u64>| match v {
+            Some(v) => format!(
+                "{} does not delegate {}",
+                field.name(),
+                value_words(field, v)
+            ),
+            None => format!("{} does not delegate it", field.name()),
+        };
+        let why = match self.why {
+            Why::Cmd => not(Field::Cmds, Some(self.cmd.into())),
+            Why::MapType => not(Field::Maps, self.map_type),
+            Why::ProgType => not(Field::Progs, self.prog_type),
+            Why::AttachType => not(Field::Attachs, self.attach_type),
+            Why::AttachTypeMissing => {
+                "half a program question: a program type without an attach type".into()
+            }
+            Why::ProgTypeMissing => {
+                "half a program question: an attach type without a program type".into()
+            }
+            Why::Nothing => "the instance delegates nothing (reset)".into(),
+            Why::Gone => "the instance is gone".into(),
+        };
+        format!("{}: {why}", self.question())
+    }
+
+    /// Who asked: "pid 1234, 7 in its pid namespace, comm \"loader\"" (the
+    /// second pid only when it differs).
+    fn who(&self) -> String {
+        let vpid = if self.vpid == self.pid {
+            String::new()
+        } else {
+            format!(", {} in its pid namespace", self.vpid)
+        };
+        format!("pid {}{vpid}, comm \"{}\"", self.pid, quoted(&self.comm))
+    }
+}
+
+/// A comm for between double quotes: printable ASCII as it is, a quote and
+/// any other byte as `\xNN`.  The kernel's report has already escaped what
+/// is not printable in it (`%pE`: a newline as `\n`, other bytes as `\ooo`)
+/// but for bytes 0xa0-0xff; a backslash is not escaped there, so it is not
+/// here either: the comm reads as the kernel wrote it.
+fn quoted(comm: &[u8]) -> String {
+    let mut s = String::with_capacity(comm.len());
+    for &b in comm {
+        match b {
+            b'"' => s.push_str("\\x22"),
+            b' '..=b'~' => s.push(char::from(b)),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+/// What a value of `field` is called, for one without a name.
+fn field_noun(field: Field) -> &'static str {
+    match field {
+        Field::Cmds => "command",
+        Field::Maps => "map type",
+        Field::Progs => "program type",
+        Field::Attachs => "attach type",
+    }
+}
+
+/// The kernel's name of value `v` of `field`, lower case and without its
+/// prefix: the first name the uAPI header gives it (aliases come later).
+fn value_name(field: Field, v: u64) -> Option<String> {
+    field
+        .names()
+        .iter()
+        .find(|&&(_, x)| u64::from(x) == v)
+        .map(|(name, _)| name.to_ascii_lowercase())
+}
+
+/// A value of `field` for people: its name, or "map type 99" for one this
+/// tool has no name for.
+fn value_words(field: Field, v: u64) -> String {
+    value_name(field, v).unwrap_or_else(|| format!("{} {v}", field_noun(field)))
 }
 
 /// The text after "target_userns: " of the kernel's info message
@@ -1809,17 +2196,26 @@ fn decimal_u64(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+/// A type in a refusal line: `%lld`, -1 when not part of the question.
+fn asked_type(s: &str) -> Option<Option<u64>> {
+    match s {
+        "-1" => Some(None),
+        s => decimal_u64(s).map(Some),
+    }
+}
+
 /// "N live, M pending".
 fn parse_found(body: &str) -> Option<(u32, u32)> {
     let (live, pending) = body.strip_suffix(" pending")?.split_once(" live, ")?;
     Some((decimal(live)?, decimal(pending)?))
 }
 
-/// "live|pending cmds=0x.. maps=0x.. progs=0x.. attachs=0x..[ cgroup=N]":
-/// the scope in decimal, 0 for none; a kernel without scopes does not
-/// write it.
-fn parse_instance(body: &str) -> Option<(Kind, Opts)> {
-    let mut words = body.split(' ');
+/// "live|pending cmds=0x.. maps=0x.. progs=0x.. attachs=0x..[ cgroup=N]
+/// [ refused=N]": the scope in decimal, 0 for none, and for a live instance
+/// how many questions it refused; a kernel without scopes, or without
+/// refusals, does not write them.
+fn parse_instance(body: &str) -> Option<Shown> {
+    let mut words = body.split(' ').peekable();
     let kind = match words.next()? {
         "live" => Kind::Live,
         "pending" => Kind::Pending,
@@ -1833,34 +2229,111 @@ fn parse_instance(body: &str) -> Option<(Kind, Opts)> {
         }
         *opts.masks.get_mut(field) = hex(value)?;
     }
-    if let Some(word) = words.next() {
-        opts.cgroup_id = decimal_u64(word.strip_prefix("cgroup=")?)?;
+    if let Some(id) = words.next_if(|w| w.starts_with("cgroup=")) {
+        opts.cgroup_id = decimal_u64(&id["cgroup=".len()..])?;
+    }
+    let mut shown = Shown::new(kind, opts);
+    if kind == Kind::Live {
+        if let Some(n) = words.next_if(|w| w.starts_with("refused=")) {
+            shown.refused = Some(decimal_u64(&n["refused=".len()..])?);
+        }
     }
     match words.next() {
         Some(_) => None,
-        None => Some((kind, opts)),
+        None => Some(shown),
     }
+}
+
+/// The value of the word `key=VALUE`, if `word` is that.
+fn key_value<'a>(word: Option<&'a [u8]>, key: &str) -> Option<&'a str> {
+    let (k, v) = std::str::from_utf8(word?).ok()?.split_once('=')?;
+    (k == key).then_some(v)
+}
+
+/// "refused #SEQ cmd=C map_type=M prog_type=P attach_type=A why=WHY pid=PID
+/// vpid=VPID comm=COMM": COMM is the rest of the line, spaces and bytes
+/// that are not UTF-8 included, and may be empty.
+fn parse_refusal(body: &[u8]) -> Option<Refusal> {
+    let mut words = body.splitn(10, |&b| b == b' ');
+    if words.next()? != b"refused" {
+        return None;
+    }
+    let seq = std::str::from_utf8(words.next()?.strip_prefix(b"#")?).ok()?;
+    let seq = decimal_u64(seq).filter(|&n| n > 0)?;
+    let cmd = decimal(key_value(words.next(), "cmd")?)?;
+    let map_type = asked_type(key_value(words.next(), "map_type")?)?;
+    let prog_type = asked_type(key_value(words.next(), "prog_type")?)?;
+    let attach_type = asked_type(key_value(words.next(), "attach_type")?)?;
+    let why = Why::from_name(key_value(words.next(), "why")?)?;
+    let pid = decimal(key_value(words.next(), "pid")?)?;
+    let vpid = decimal(key_value(words.next(), "vpid")?)?;
+    let comm = words.next()?.strip_prefix(b"comm=")?.to_vec();
+    let r = Refusal {
+        seq,
+        cmd,
+        map_type,
+        prog_type,
+        attach_type,
+        why,
+        pid,
+        vpid,
+        comm,
+    };
+    r.consistent().then_some(r)
 }
 
 /// Reads the kernel's `target_userns` report out of a drained fs_context
 /// log.  Lines that are not its info messages are ignored; one of its lines
 /// that does not parse, or a report that contradicts itself, is an error.
+/// A refusal line belongs to the live instance line right before it (or
+/// before the refusal lines of that instance).
 fn parse_report(log: &[u8]) -> Result<Report, String> {
     let mut report = Report::default();
     let mut others = 0usize;
+    // The instance whose refusals may follow: the last line was its own.
+    let mut owner: Option<usize> = None;
     for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let Some(body) = report_body(line) else {
             others += 1;
             continue;
         };
         let bad = || format!("malformed line '{}'", escape(line));
+        if body.starts_with(b"refused ") {
+            let r = parse_refusal(body).ok_or_else(bad)?;
+            let Some(shown) = owner.and_then(|i| report.instances.get_mut(i)) else {
+                return Err(format!("{}: no live instance line before it", bad()));
+            };
+            match shown.refused {
+                None => {
+                    return Err(format!(
+                        "{}: its live instance line has no refused= count",
+                        bad()
+                    ))
+                }
+                Some(n) if r.seq > n => {
+                    return Err(format!(
+                        "refusal #{} of an instance that says it refused {n}",
+                        r.seq
+                    ))
+                }
+                Some(_) => {}
+            }
+            if shown.refusals.last().is_some_and(|last| last.seq >= r.seq) {
+                return Err(format!("refusal #{} out of order", r.seq));
+            }
+            shown.refusals.push(r);
+            continue;
+        }
         let body = std::str::from_utf8(body).map_err(|_| bad())?;
         if let Some(found) = parse_found(body) {
             if report.found.replace(found).is_some() {
                 return Err("two summary lines".into());
             }
+            owner = None;
         } else {
-            report.instances.push(parse_instance(body).ok_or_else(bad)?);
+            let shown = parse_instance(body).ok_or_else(bad)?;
+            owner = (shown.kind == Kind::Live).then_some(report.instances.len());
+            report.instances.push(shown);
         }
     }
     check_report(&report, others)?;
@@ -1868,7 +2341,11 @@ fn parse_report(log: &[u8]) -> Result<Report, String> {
 }
 
 /// A report must not show more instances than its summary counts, nor fewer
-/// than the log had room for.
+/// than the log had room for.  The log keeps the last `LOG_MESSAGES`
+/// messages; the summary is the last, and the kernel shows refusal lines
+/// only where they leave room for every instance line (then all of them
+/// are there), so instance lines are lost only from the front, to a report
+/// with more instances than the log holds.
 fn check_report(r: &Report, others: usize) -> Result<(), String> {
     let Some((live, pending)) = r.found else {
         if r.instances.is_empty() {
@@ -1876,7 +2353,7 @@ fn check_report(r: &Report, others: usize) -> Result<(), String> {
         }
         return Err("instance lines without the summary line".into());
     };
-    let shown = |k: Kind| r.instances.iter().filter(|(x, _)| *x == k).count() as u64;
+    let shown = |k: Kind| r.instances.iter().filter(|s| s.kind == k).count() as u64;
     let (shown_live, shown_pending) = (shown(Kind::Live), shown(Kind::Pending));
     if shown_live > u64::from(live) || shown_pending > u64::from(pending) {
         return Err(format!(
@@ -1884,7 +2361,8 @@ fn check_report(r: &Report, others: usize) -> Result<(), String> {
              {shown_live} live, {shown_pending} pending"
         ));
     }
-    let room = (LOG_MESSAGES - 1).saturating_sub(others) as u64;
+    let refusal_lines: usize = r.instances.iter().map(|s| s.refusals.len()).sum();
+    let room = (LOG_MESSAGES - 1).saturating_sub(others + refusal_lines) as u64;
     let total = u64::from(live) + u64::from(pending);
     if (r.instances.len() as u64) < total.min(room) {
         return Err(format!(
@@ -1966,13 +2444,15 @@ fn verify(ns: &str, r: &Report, want: &Ask) -> Res<(u32, u32)> {
     let wrong: Vec<String> = r
         .instances
         .iter()
-        .filter(|(_, m)| m.masks != want.masks || want.scope.is_some_and(|id| m.cgroup_id != id))
-        .map(|(k, m)| {
+        .filter(|s| {
+            s.opts.masks != want.masks || want.scope.is_some_and(|id| s.opts.cgroup_id != id)
+        })
+        .map(|s| {
             format!(
                 "a {} instance shows {} ({})",
-                k.name(),
-                words(m),
-                hex_opts(m)
+                s.kind.name(),
+                words(&s.opts),
+                hex_opts(&s.opts)
             )
         })
         .collect();
@@ -1991,7 +2471,7 @@ fn verify(ns: &str, r: &Report, want: &Ask) -> Res<(u32, u32)> {
 
 /// The scopes of the instances a report shows, sorted.
 fn scopes(r: &Report) -> Vec<u64> {
-    let mut s: Vec<u64> = r.instances.iter().map(|(_, o)| o.cgroup_id).collect();
+    let mut s: Vec<u64> = r.instances.iter().map(|s| s.opts.cgroup_id).collect();
     s.sort_unstable();
     s
 }
@@ -2087,7 +2567,7 @@ fn set_userns(ns: &Userns, ask: &Ask, cgroup: Option<&Cgroup>) -> Res<u8> {
             report
                 .instances
                 .iter()
-                .map(|(_, o)| scope_warning(&o.masks, o.cgroup_id)),
+                .map(|s| scope_warning(&s.opts.masks, s.opts.cgroup_id)),
         );
     }
     Ok(0)
@@ -2106,33 +2586,221 @@ fn read_report(ns: &Userns) -> Res<Report> {
 }
 
 /// Shows what every bpffs instance and pending consent of `ns` delegates.
-fn show_userns(ns: &Userns) -> Res<u8> {
+fn show_userns(ns: &Userns, json: bool) -> Res<u8> {
     let report = read_report(ns)?;
-    let Some((live, pending)) = report.found else {
+    if report.found.is_none() {
         return Err(nothing_to_do(format!(
             "{}: the kernel did not report on target_userns (a kernel that \
              ignores the key?)",
             ns.name
         )));
-    };
-    let mut out = format!("{}: {live} live, {pending} pending\n", ns.name);
+    }
     let mut names = CgroupNames::new();
-    for (kind, opts) in &report.instances {
+    emit(&if json {
+        userns_json(&ns.name, ns.ino, &report, &mut names)
+    } else {
+        userns_text(&ns.name, &report, &mut names)
+    })?;
+    Ok(0)
+}
+
+/// What `show --pid|--userns` prints of the report on user namespace `ns`.
+fn userns_text(ns: &str, report: &Report, names: &mut CgroupNames) -> String {
+    let (live, pending) = report.found.unwrap_or_default();
+    let mut out = format!("{ns}: {live} live, {pending} pending\n");
+    for s in &report.instances {
         out.push_str(&format!(
             "  {}: {}; cgroup: {}\n",
-            kind.name(),
-            mask_words(opts),
-            names.describe(opts.cgroup_id)
+            s.kind.name(),
+            mask_words(&s.opts),
+            names.describe(s.opts.cgroup_id)
         ));
+        out.push_str(&refusal_lines(s, "    "));
     }
     if live == 0 && pending == 0 {
         out.push_str("  (no bpffs instance or pending consent of this user namespace)\n");
     }
-    if let Some(note) = unshown_note(&report, "not shown") {
+    if let Some(note) = unshown_note(report, "not shown") {
         out.push_str(&format!("{note}\n"));
     }
-    emit(&out)?;
-    Ok(0)
+    out
+}
+
+/// `userns_text()` as one JSON object (and a newline); `ino` is the user
+/// namespace's inode number.
+fn userns_json(ns: &str, ino: u64, report: &Report, names: &mut CgroupNames) -> String {
+    let (live, pending) = report.found.unwrap_or_default();
+    let instances = report
+        .instances
+        .iter()
+        .map(|s| JsonObject::new().fields(instance_json(s, names)).end());
+    let out = JsonObject::new()
+        .str("userns", ns)
+        .raw("userns_inode", ino)
+        .raw("live", live)
+        .raw("pending", pending)
+        .raw("instances_not_shown", report.unshown())
+        .raw("instances", json_array(instances))
+        .end();
+    format!("{out}\n")
+}
+
+/// The refusals of an instance for people, one line each with `indent`,
+/// after a line for those not shown; nothing if it refused nothing.
+fn refusal_lines(s: &Shown, indent: &str) -> String {
+    let mut out = String::new();
+    match s.refusals_not_shown() {
+        None | Some(0) => {}
+        Some(n) => {
+            let earlier = if s.refusals.is_empty() {
+                ""
+            } else {
+                " earlier"
+            };
+            let plural = if n == 1 { "" } else { "s" };
+            out.push_str(&format!(
+                "{indent}({n}{earlier} refusal{plural} not shown)\n"
+            ));
+        }
+    }
+    for r in &s.refusals {
+        out.push_str(&format!(
+            "{indent}refused #{}: {} ({})\n",
+            r.seq,
+            r.words(),
+            r.who()
+        ));
+    }
+    out
+}
+
+/// A JSON string: a quote, a backslash and control characters (C0, DEL and
+/// C1, which a terminal may act on) escaped, the latter as `\u00XX`.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Bytes as a JSON string: as UTF-8, a byte that is not replaced by U+FFFD.
+fn json_bytes(b: &[u8]) -> String {
+    json_str(&String::from_utf8_lossy(b))
+}
+
+/// A JSON value that may be null.
+fn json_opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "null".into(), |v| v.to_string())
+}
+
+/// A JSON array of values already in JSON.
+fn json_array(items: impl IntoIterator<Item = String>) -> String {
+    format!("[{}]", items.into_iter().collect::<Vec<_>>().join(", "))
+}
+
+/// A JSON object on one line, its members in the order added.
+#[derive(Default)]
+struct JsonObject(Vec<String>);
+
+impl JsonObject {
+    fn new() -> JsonObject {
+        JsonObject::default()
+    }
+
+    /// A member whose value is already JSON (a number, an array, null).
+    fn raw(mut self, key: &str, value: impl std::fmt::Display) -> JsonObject {
+        self.0.push(format!("{}: {value}", json_str(key)));
+        self
+    }
+
+    fn str(self, key: &str, value: &str) -> JsonObject {
+        self.raw(key, json_str(value))
+    }
+
+    /// The members of another object.
+    fn fields(mut self, other: JsonObject) -> JsonObject {
+        self.0.extend(other.0);
+        self
+    }
+
+    fn end(self) -> String {
+        format!("{{{}}}", self.0.join(", "))
+    }
+}
+
+/// A value of `field` in JSON: its name, or the number for one without.
+fn json_value(field: Field, v: u64) -> String {
+    value_name(field, v).map_or_else(|| v.to_string(), |n| json_str(&n))
+}
+
+/// The values a mask of `field` delegates, as `json_value()`s; bits this
+/// kernel has no value for are not listed (`masks` has them).
+fn json_mask(field: Field, mask: u64) -> String {
+    let known = mask & field.known_bits();
+    json_array(
+        (0..64)
+            .filter(|bit| known & (1u64 << bit) != 0)
+            .map(|bit| json_value(field, bit)),
+    )
+}
+
+/// What an instance delegates, in JSON members.
+fn delegation_json(o: &Opts, names: &mut CgroupNames) -> JsonObject {
+    let mut obj = JsonObject::new();
+    for f in Field::ALL {
+        obj = obj.raw(f.name(), json_mask(f, o.masks.get(f)));
+    }
+    let mut masks = JsonObject::new();
+    for f in Field::ALL {
+        masks = masks.str(f.name(), &format!("{:#x}", o.masks.get(f)));
+    }
+    let cgroup = names
+        .path(o.cgroup_id)
+        .map(|p| json_bytes(p.as_os_str().as_bytes()));
+    obj.raw("masks", masks.end())
+        .raw("cgroup_id", o.cgroup_id)
+        .raw("cgroup", json_opt(cgroup))
+}
+
+/// A refusal in JSON.
+fn refusal_json(r: &Refusal) -> String {
+    let asked = |field: Field, v: Option<u64>| json_opt(v.map(|v| json_value(field, v)));
+    JsonObject::new()
+        .raw("seq", r.seq)
+        .raw("cmd", json_value(Field::Cmds, r.cmd.into()))
+        .raw("map_type", asked(Field::Maps, r.map_type))
+        .raw("prog_type", asked(Field::Progs, r.prog_type))
+        .raw("attach_type", asked(Field::Attachs, r.attach_type))
+        .str("why", r.why.name())
+        .str("words", &r.words())
+        .raw("pid", r.pid)
+        .raw("vpid", r.vpid)
+        .raw("comm", json_bytes(&r.comm))
+        .end()
+}
+
+/// The refusals of an instance, in JSON members.
+fn refusals_json(s: &Shown) -> JsonObject {
+    JsonObject::new()
+        .raw("refused", json_opt(s.refused))
+        .raw("refusals_not_shown", json_opt(s.refusals_not_shown()))
+        .raw("refusals", json_array(s.refusals.iter().map(refusal_json)))
+}
+
+/// An instance of the report, in JSON members.
+fn instance_json(s: &Shown, names: &mut CgroupNames) -> JsonObject {
+    JsonObject::new()
+        .str("state", s.kind.name())
+        .fields(delegation_json(&s.opts, names))
+        .fields(refusals_json(s))
 }
 
 /// Writes `text` to stdout, never panicking: a reader that went away ends
@@ -2184,7 +2852,7 @@ fn main() -> ExitCode {
             .abilities()
             .and_then(|(o, cgroup)| set(target, &o, cgroup.as_ref())),
         Cmd::Reset { target } => set(target, &Ask::REVOKE, None),
-        Cmd::Show { target } => show(target),
+        Cmd::Show { target, json } => show(target, *json),
     };
     match r {
         Ok(code) => ExitCode::from(code),
@@ -2462,6 +3130,16 @@ mod tests {
         scope: None,
     };
 
+    /// Instance lines without refusals, as an older kernel's report has them.
+    fn instances(list: &[(Kind, Opts)]) -> Vec<Shown> {
+        list.iter().map(|&(k, o)| Shown::new(k, o)).collect()
+    }
+
+    /// What a report says of its instances, refusals aside.
+    fn pairs(r: Report) -> Vec<(Kind, Opts)> {
+        r.instances.iter().map(|s| (s.kind, s.opts)).collect()
+    }
+
     fn code_and_msg(r: Res<(u32, u32)>) -> (u8, String) {
         r.err().map(|f| (f.code, f.msg)).unwrap_or_default()
     }
@@ -2474,7 +3152,7 @@ mod tests {
         assert_eq!(
             parse_report(log),
             Ok(Report {
-                instances: vec![(Kind::Live, STACK), (Kind::Pending, Opts::default())],
+                instances: instances(&[(Kind::Live, STACK), (Kind::Pending, Opts::default())]),
                 found: Some((1, 1)),
             })
         );
@@ -2487,7 +3165,7 @@ mod tests {
                     i target_userns: 1 live, 0 pending";
         let r = parse_report(log);
         assert_eq!(
-            r.map(|r| r.instances),
+            r.map(pairs),
             Ok(vec![(
                 Kind::Live,
                 Opts {
@@ -2575,10 +3253,7 @@ mod tests {
                     \xc3\x28\n\
                     i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0\n\
                     i bpf: target_userns: 1 live, 0 pending\n";
-        assert_eq!(
-            parse_report(log).map(|r| r.instances),
-            Ok(vec![(Kind::Live, STACK)])
-        );
+        assert_eq!(parse_report(log).map(pairs), Ok(vec![(Kind::Live, STACK)]));
         let bad = b"i bpf: target_userns: live cmds=0x1\xff maps=0x0 progs=0x0 attachs=0x0\n";
         assert!(parse_report(bad).is_err_and(|e| e.contains("malformed line")));
     }
@@ -2623,7 +3298,7 @@ mod tests {
     #[test]
     fn read_back_checks_every_instance() {
         let report = |masks: &[(Kind, Opts)], found| Report {
-            instances: masks.to_vec(),
+            instances: instances(masks),
             found,
         };
         let ok = report(&[(Kind::Live, STACK), (Kind::Pending, STACK)], Some((1, 1)));
@@ -2769,7 +3444,7 @@ mod tests {
                     i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0\n\
                     i bpf: target_userns: 2 live, 1 pending\n";
         assert_eq!(
-            parse_report(log).map(|r| r.instances),
+            parse_report(log).map(pairs),
             Ok(vec![
                 (Kind::Live, SCOPED),
                 (Kind::Pending, STACK),
@@ -2780,7 +3455,7 @@ mod tests {
             parse_instance(
                 "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=18446744073709551615"
             )
-            .map(|(_, o)| o.cgroup_id),
+            .map(|s| s.opts.cgroup_id),
             Some(u64::MAX)
         );
         for bad in [
@@ -2800,7 +3475,7 @@ mod tests {
     #[test]
     fn read_back_compares_the_scope() {
         let r = Report {
-            instances: vec![(Kind::Live, STACK)],
+            instances: instances(&[(Kind::Live, STACK)]),
             found: Some((1, 0)),
         };
         let (code, msg) = code_and_msg(verify("ns", &r, &ASK_SCOPED));
@@ -2810,7 +3485,7 @@ mod tests {
             "{msg}"
         );
         let r = Report {
-            instances: vec![(Kind::Live, SCOPED)],
+            instances: instances(&[(Kind::Live, SCOPED)]),
             found: Some((1, 0)),
         };
         assert_eq!(verify("ns", &r, &ASK_SCOPED).ok(), Some((1, 0)));
@@ -2818,7 +3493,7 @@ mod tests {
         // Without --cgroup any scope is what the masks go with.
         assert_eq!(verify("ns", &r, &ASK_KEEP).ok(), Some((1, 0)));
         let r = Report {
-            instances: vec![(Kind::Live, Opts::default())],
+            instances: instances(&[(Kind::Live, Opts::default())]),
             found: Some((1, 0)),
         };
         let (code, msg) = code_and_msg(verify("ns", &r, &ASK_KEEP));
@@ -2835,7 +3510,7 @@ mod tests {
             instances: scopes
                 .iter()
                 .map(|&id| {
-                    (
+                    Shown::new(
                         Kind::Live,
                         Opts {
                             cgroup_id: id,
@@ -3141,7 +3816,7 @@ mod tests {
             Cli::try_parse_from(std::iter::once("bpf-delegate").chain(args.iter().copied()))
         };
         let target = |args: &[&str]| match parse(args).ok().map(|c| c.cmd) {
-            Some(Cmd::Reset { target } | Cmd::Show { target } | Cmd::Set { target, .. }) => {
+            Some(Cmd::Reset { target } | Cmd::Show { target, .. } | Cmd::Set { target, .. }) => {
                 Some((target.path, target.pid, target.userns))
             }
             _ => None,
@@ -3193,5 +3868,654 @@ mod tests {
         assert!(parse(&["show", "--pid", "1", "--cgroup", "/x"]).is_err());
         assert!(parse(&["show", "/sys/fs/bpf", "--userns", "/run/ns"]).is_err());
         assert!(parse(&["reset", "--pid", "1", "--userns", "/run/ns"]).is_err());
+    }
+
+    /// A refusal of map_create of a queue map by `comm`.
+    fn queue_refusal(seq: u64, comm: &[u8]) -> Refusal {
+        Refusal {
+            seq,
+            cmd: 0,
+            map_type: Some(22),
+            prog_type: None,
+            attach_type: None,
+            why: Why::MapType,
+            pid: 1234,
+            vpid: 7,
+            comm: comm.to_vec(),
+        }
+    }
+
+    #[test]
+    fn report_reads_refusal_lines() {
+        let log = b"i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=0 refused=3\n\
+                    i bpf: target_userns: refused #2 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1234 vpid=7 comm=loader\n\
+                    i bpf: target_userns: refused #3 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1234 vpid=7 comm=my loader  x\n\
+                    i bpf: target_userns: pending cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=0\n\
+                    i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=4242 refused=0\n\
+                    i bpf: target_userns: 2 live, 1 pending\n";
+        let r = parse_report(log).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.found, Some((2, 1)));
+        assert_eq!(
+            r.instances,
+            [
+                Shown {
+                    kind: Kind::Live,
+                    opts: STACK,
+                    refused: Some(3),
+                    refusals: vec![
+                        queue_refusal(2, b"loader"),
+                        queue_refusal(3, b"my loader  x")
+                    ],
+                },
+                Shown::new(Kind::Pending, Opts::default()),
+                Shown {
+                    refused: Some(0),
+                    ..Shown::new(Kind::Live, SCOPED)
+                },
+            ]
+        );
+        assert_eq!(r.instances[0].refusals_not_shown(), Some(1));
+        assert_eq!(r.instances[1].refusals_not_shown(), None);
+        assert_eq!(r.instances[2].refusals_not_shown(), Some(0));
+        assert_eq!(r.unshown(), 0);
+    }
+
+    #[test]
+    fn an_old_kernels_live_line_has_no_refusal_count() {
+        let log =
+            b"i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0 cgroup=0\n\
+                    i bpf: target_userns: live cmds=0x1 maps=0x800000 progs=0x0 attachs=0x0\n\
+                    i bpf: target_userns: 2 live, 0 pending\n";
+        let r = parse_report(log).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.instances.iter().all(|s| s.refused.is_none()));
+        assert!(r.instances.iter().all(|s| s.refusals_not_shown().is_none()));
+        assert_eq!(refusal_lines(&r.instances[0], "    "), "");
+        // Without a scope but with a count; a pending line has none.
+        let s = parse_instance(
+            "live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 refused=18446744073709551615",
+        );
+        assert_eq!(s.and_then(|s| s.refused), Some(u64::MAX));
+        for bad in [
+            "pending cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=0",
+            "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=",
+            "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=-1",
+            "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=0x1",
+            "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=1 refused=1",
+            "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 refused=1 cgroup=0",
+            "live cmds=0x0 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=18446744073709551616",
+        ] {
+            assert_eq!(parse_instance(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn refusal_lines_take_any_comm() {
+        let line = |comm: &[u8]| {
+            let mut l = b"refused #1 cmd=5 map_type=-1 prog_type=6 attach_type=37 why=prog_type pid=9 vpid=9 comm=".to_vec();
+            l.extend_from_slice(comm);
+            parse_refusal(&l).map(|r| r.comm)
+        };
+        for comm in [
+            &b"loader"[..],
+            b"",
+            b" ",
+            b"a b  c ",
+            b"comm=x why=cmd",
+            b"\xff\xfe\x1b[2J",
+            b"\"quoted\\",
+        ] {
+            assert_eq!(line(comm), Some(comm.to_vec()), "{}", escape(comm));
+        }
+        // In a report, a comm that is not UTF-8 is no malformed line.
+        let log = b"i bpf: target_userns: live cmds=0x20 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=1\n\
+                    i bpf: target_userns: refused #1 cmd=5 map_type=-1 prog_type=6 attach_type=37 why=prog_type pid=9 vpid=9 comm=\xc3\x28 x\n\
+                    i bpf: target_userns: 1 live, 0 pending\n";
+        let r = parse_report(log).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.instances[0].refusals[0].comm, b"\xc3\x28 x");
+        assert_eq!(
+            refusal_lines(&r.instances[0], "  "),
+            "  refused #1: prog_load of xdp for xdp: progs does not delegate xdp (pid 9, comm \"\\xc3( x\")\n"
+        );
+    }
+
+    #[test]
+    fn malformed_refusal_lines_are_errors() {
+        let good = "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x";
+        assert!(parse_refusal(good.as_bytes()).is_some());
+        for bad in [
+            // A bad why: unknown, another case, empty, not a word.
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=MAP_TYPE pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why= pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=allowed pid=1 vpid=1 comm=x",
+            // The why does not go with the types asked.
+            "refused #1 cmd=0 map_type=-1 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused #1 cmd=5 map_type=-1 prog_type=6 attach_type=-1 why=attach_type pid=1 vpid=1 comm=x",
+            "refused #1 cmd=5 map_type=-1 prog_type=6 attach_type=37 why=attach_type_missing pid=1 vpid=1 comm=x",
+            "refused #1 cmd=5 map_type=-1 prog_type=6 attach_type=-1 why=prog_type_missing pid=1 vpid=1 comm=x",
+            // Numbers.
+            "refused #0 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused 1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused #1 cmd=-1 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=-2 prog_type=-1 attach_type=-1 why=cmd pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=0x16 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=-1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=4294967296 comm=x",
+            // Fields missing, out of order, or spaced apart.
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1",
+            "refused #1 cmd=0 map_type=22 prog_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 prog_type=-1 map_type=22 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused #1  cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused  #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x",
+            "refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm:x",
+            "refused",
+        ] {
+            assert_eq!(parse_refusal(bad.as_bytes()), None, "{bad}");
+            let log = format!(
+                "i bpf: target_userns: live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=1\n\
+                 i bpf: target_userns: {bad}\n\
+                 i bpf: target_userns: 1 live, 0 pending\n"
+            );
+            let r = parse_report(log.as_bytes());
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("malformed line")),
+                "{bad}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_line_belongs_to_the_live_line_before_it() {
+        let refusal = "i bpf: target_userns: refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x\n";
+        let live = "i bpf: target_userns: live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused=1\n";
+        let pending =
+            "i bpf: target_userns: pending cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=0\n";
+        let summary =
+            |live, pending| format!("i bpf: target_userns: {live} live, {pending} pending\n");
+        let no_owner = |log: String| {
+            let r = parse_report(log.as_bytes());
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("malformed line")
+                    && e.contains("no live instance line before it")),
+                "{log}: {r:?}"
+            );
+        };
+        // Before any live line, after a pending one, after the summary.
+        no_owner(format!("{refusal}{live}{}", summary(1, 0)));
+        no_owner(format!("{live}{pending}{refusal}{}", summary(1, 1)));
+        no_owner(format!("{live}{}{refusal}", summary(1, 0)));
+        // Other messages between are no report lines.
+        let log = format!("{live}i bpf: other\n{refusal}{}", summary(1, 0));
+        assert!(parse_report(log.as_bytes()).is_ok_and(|r| r.instances[0].refusals.len() == 1));
+        // A live line without refused= (an old kernel's) has none.
+        let old = "i bpf: target_userns: live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=0\n";
+        let r = parse_report(format!("{old}{refusal}{}", summary(1, 0)).as_bytes());
+        assert!(r.is_err_and(|e| e.contains("no refused= count")));
+        // More refusals than it counts, or out of order.
+        let r = parse_report(
+            format!("{live}{}{}", refusal.replace("#1", "#2"), summary(1, 0)).as_bytes(),
+        );
+        assert!(r.is_err_and(|e| e.contains("refusal #2 of an instance that says it refused 1")));
+        let two = live.replace("refused=1", "refused=2");
+        let r = parse_report(format!("{two}{refusal}{refusal}{}", summary(1, 0)).as_bytes());
+        assert!(r.is_err_and(|e| e.contains("refusal #1 out of order")));
+        let r = parse_report(
+            format!(
+                "{two}{}{refusal}{}",
+                refusal.replace("#1", "#2"),
+                summary(1, 0)
+            )
+            .as_bytes(),
+        );
+        assert!(r.is_err_and(|e| e.contains("out of order")));
+        // Each live line owns the refusal lines after it.
+        let r = parse_report(format!("{two}{refusal}{live}{refusal}{}", summary(2, 0)).as_bytes());
+        let counts = r.map(|r| {
+            r.instances
+                .iter()
+                .map(|s| s.refusals.len())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(counts, Ok(vec![1, 1]));
+    }
+
+    #[test]
+    fn refusal_lines_take_room_in_the_log() {
+        let live = |n: u64| {
+            format!("i bpf: target_userns: live cmds=0x1 maps=0x0 progs=0x0 attachs=0x0 cgroup=0 refused={n}\n")
+        };
+        let refusal = |seq: u64| {
+            format!("i bpf: target_userns: refused #{seq} cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=1 vpid=1 comm=x\n")
+        };
+        // One instance, the six a ring keeps and the summary: 8 messages.
+        let log = format!(
+            "{}{}i bpf: target_userns: 1 live, 0 pending\n",
+            live(9),
+            (4..=9).map(refusal).collect::<String>()
+        );
+        let r = parse_report(log.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.instances[0].refusals.len(), 6);
+        assert_eq!(r.instances[0].refusals_not_shown(), Some(3));
+        // Two instances share the room: the first gets it.
+        let log = format!(
+            "{}{}{}i bpf: target_userns: 2 live, 0 pending\n",
+            live(5),
+            (1..=5).map(refusal).collect::<String>(),
+            live(2)
+        );
+        let r = parse_report(log.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.instances[1].refusals_not_shown(), Some(2));
+        assert_eq!(r.unshown(), 0);
+        // Refusal lines leave room for every instance line: one missing is
+        // a log that lost it.
+        let log = format!(
+            "{}{}{}i bpf: target_userns: 3 live, 0 pending\n",
+            live(4),
+            (1..=4).map(refusal).collect::<String>(),
+            live(0)
+        );
+        let r = parse_report(log.as_bytes());
+        assert!(r.is_err_and(|e| e.contains("shows only 2 of them")));
+    }
+
+    #[test]
+    fn refusals_in_words() {
+        let r = queue_refusal(3, b"loader");
+        assert_eq!(
+            r.words(),
+            "map_create of queue: maps does not delegate queue"
+        );
+        assert_eq!(r.who(), "pid 1234, 7 in its pid namespace, comm \"loader\"");
+        let same = Refusal {
+            vpid: 1234,
+            comm: b"a \"b\"\x1b".to_vec(),
+            ..r.clone()
+        };
+        assert_eq!(same.who(), "pid 1234, comm \"a \\x22b\\x22\\x1b\"");
+        // The kernel escapes a newline as "\n", and leaves a backslash.
+        let escaped = Refusal {
+            comm: b"a\\nb\\\xe9".to_vec(),
+            ..r.clone()
+        };
+        assert_eq!(
+            escaped.who(),
+            "pid 1234, 7 in its pid namespace, comm \"a\\nb\\\\xe9\""
+        );
+        let words = |cmd: u32, m: i64, p: i64, a: i64, why: Why| {
+            let t = |v: i64| u64::try_from(v).ok();
+            Refusal {
+                cmd,
+                map_type: t(m),
+                prog_type: t(p),
+                attach_type: t(a),
+                why,
+                ..r.clone()
+            }
+            .words()
+        };
+        assert_eq!(
+            words(5, -1, -1, -1, Why::Cmd),
+            "prog_load: cmds does not delegate prog_load"
+        );
+        assert_eq!(
+            words(0, 22, -1, -1, Why::Cmd),
+            "map_create of queue: cmds does not delegate map_create"
+        );
+        assert_eq!(
+            words(5, -1, 18, -1, Why::ProgType),
+            "prog_load of cgroup_sock_addr: progs does not delegate cgroup_sock_addr"
+        );
+        assert_eq!(
+            words(5, -1, 18, 10, Why::AttachType),
+            "prog_load of cgroup_sock_addr for cgroup_inet4_connect: attachs does not \
+             delegate cgroup_inet4_connect"
+        );
+        assert_eq!(
+            words(5, -1, 18, -1, Why::AttachTypeMissing),
+            "prog_load of cgroup_sock_addr: half a program question: a program type \
+             without an attach type"
+        );
+        assert_eq!(
+            words(5, -1, -1, 10, Why::ProgTypeMissing),
+            "prog_load for cgroup_inet4_connect: half a program question: an attach \
+             type without a program type"
+        );
+        assert_eq!(
+            words(0, 23, -1, -1, Why::Nothing),
+            "map_create of stack: the instance delegates nothing (reset)"
+        );
+        assert_eq!(
+            words(18, -1, -1, -1, Why::Gone),
+            "btf_load: the instance is gone"
+        );
+        // Values this tool has no name for: by number.
+        assert_eq!(
+            words(99, 4294967295, -1, -1, Why::MapType),
+            "command 99 of map type 4294967295: maps does not delegate map type 4294967295"
+        );
+        assert_eq!(
+            words(5, -1, 1000, 1001, Why::AttachType),
+            "prog_load of program type 1000 for attach type 1001: attachs does not \
+             delegate attach type 1001"
+        );
+        // The first name of a value, not an alias.
+        assert_eq!(
+            value_name(Field::Cmds, 10).as_deref(),
+            Some("prog_test_run")
+        );
+        for why in Why::ALL {
+            assert_eq!(Why::from_name(why.name()), Some(why));
+        }
+    }
+
+    #[test]
+    fn refusal_lines_for_people() {
+        let s = Shown {
+            refused: Some(3),
+            refusals: vec![queue_refusal(2, b"loader"), queue_refusal(3, b"")],
+            ..Shown::new(Kind::Live, STACK)
+        };
+        assert_eq!(
+            refusal_lines(&s, "    "),
+            "    (1 earlier refusal not shown)\n\
+             \x20   refused #2: map_create of queue: maps does not delegate queue (pid 1234, 7 in its pid namespace, comm \"loader\")\n\
+             \x20   refused #3: map_create of queue: maps does not delegate queue (pid 1234, 7 in its pid namespace, comm \"\")\n"
+        );
+        let none_shown = Shown {
+            refused: Some(2),
+            ..Shown::new(Kind::Live, STACK)
+        };
+        assert_eq!(
+            refusal_lines(&none_shown, "  "),
+            "  (2 refusals not shown)\n"
+        );
+        let all_shown = Shown {
+            refused: Some(1),
+            refusals: vec![queue_refusal(1, b"x")],
+            ..Shown::new(Kind::Live, STACK)
+        };
+        assert!(!refusal_lines(&all_shown, "").contains("not shown"));
+        let quiet = Shown {
+            refused: Some(0),
+            ..Shown::new(Kind::Live, STACK)
+        };
+        assert_eq!(refusal_lines(&quiet, "    "), "");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str(""), "\"\"");
+        assert_eq!(json_str("plain text: 0x1 ~"), "\"plain text: 0x1 ~\"");
+        assert_eq!(json_str("a\"b\\c/d"), "\"a\\\"b\\\\c/d\"");
+        assert_eq!(
+            json_str("\n\r\t\u{0}\u{1b}[2J\u{7f}"),
+            "\"\\u000a\\u000d\\u0009\\u0000\\u001b[2J\\u007f\""
+        );
+        // C1 controls too (U+009B is a CSI); other characters as they are.
+        assert_eq!(json_str("\u{9b}\u{85}é€😀"), "\"\\u009b\\u0085é€😀\"");
+        assert_eq!(json_bytes(b"a\xffb\""), "\"a\u{fffd}b\\\"\"");
+        assert_eq!(json_opt(None::<u64>), "null");
+        assert_eq!(json_opt(Some(5)), "5");
+        assert_eq!(json_array(Vec::new()), "[]");
+        assert_eq!(json_array(["1".to_string(), json_str("x")]), "[1, \"x\"]");
+        assert_eq!(
+            JsonObject::new()
+                .str("k\"", "v")
+                .raw("n", 1)
+                .fields(JsonObject::new().raw("b", true))
+                .end(),
+            "{\"k\\\"\": \"v\", \"n\": 1, \"b\": true}"
+        );
+        assert_eq!(JsonObject::new().end(), "{}");
+    }
+
+    #[test]
+    fn json_of_an_instance() {
+        let mut names = CgroupNames {
+            root: None,
+            found: HashMap::new(),
+        };
+        let s = Shown {
+            refused: Some(3),
+            refusals: vec![queue_refusal(3, b"lo\"ad\ner")],
+            ..Shown::new(Kind::Live, SCOPED)
+        };
+        assert_eq!(
+            JsonObject::new()
+                .fields(instance_json(&s, &mut names))
+                .end(),
+            "{\"state\": \"live\", \"cmds\": [\"map_create\"], \"maps\": [\"stack\"], \
+             \"progs\": [], \"attachs\": [], \"masks\": {\"cmds\": \"0x1\", \"maps\": \
+             \"0x800000\", \"progs\": \"0x0\", \"attachs\": \"0x0\"}, \"cgroup_id\": 4242, \
+             \"cgroup\": null, \"refused\": 3, \"refusals_not_shown\": 2, \"refusals\": \
+             [{\"seq\": 3, \"cmd\": \"map_create\", \"map_type\": \"queue\", \"prog_type\": \
+             null, \"attach_type\": null, \"why\": \"map_type\", \"words\": \"map_create of \
+             queue: maps does not delegate queue\", \"pid\": 1234, \"vpid\": 7, \"comm\": \
+             \"lo\\\"ad\\u000aer\"}]}"
+        );
+        // Pending, or an old kernel: no count.
+        let p = Shown::new(Kind::Pending, Opts::default());
+        let j = JsonObject::new()
+            .fields(instance_json(&p, &mut names))
+            .end();
+        assert!(
+            j.ends_with("\"refused\": null, \"refusals_not_shown\": null, \"refusals\": []}"),
+            "{j}"
+        );
+        // Types without a name are numbers; unknown bits are not listed.
+        assert_eq!(json_value(Field::Maps, 999), "999");
+        assert_eq!(
+            json_mask(Field::Maps, 1 << 23 | 1 << 1),
+            "[\"hash\", \"stack\"]"
+        );
+        assert_eq!(json_mask(Field::Maps, 1 << 63), "[]");
+        let any = json_mask(Field::Cmds, ANY);
+        assert!(
+            any.starts_with("[\"map_create\", \"map_lookup_elem\""),
+            "{any}"
+        );
+        assert!(!any.contains("prog_run\""), "{any}");
+    }
+
+    #[test]
+    fn delegation_from_mount_options() {
+        assert_eq!(
+            mount_delegation("rw,delegate,delegate_cmds=map_create,delegate_maps=stack"),
+            Ok(STACK)
+        );
+        assert_eq!(
+            mount_delegation(
+                "rw,delegate,delegate_cmds=map_create,delegate_maps=stack,delegate_cgroup=4242"
+            ),
+            Ok(SCOPED)
+        );
+        let o = mount_delegation("rw,delegate_maps=stack:queue:0x2,delegate_progs=any");
+        assert_eq!(
+            o.map(|o| (o.masks.maps, o.masks.progs)),
+            Ok((1 << 23 | 1 << 22 | 2, ANY))
+        );
+        assert_eq!(mount_delegation("rw"), Ok(Opts::default()));
+        assert!(mount_delegation("rw,delegate_maps=nosuch").is_err());
+        assert!(mount_delegation("rw,delegate_cgroup=x").is_err());
+    }
+
+    #[test]
+    fn show_takes_json() {
+        let json = |args: &[&str]| match Cli::try_parse_from(
+            std::iter::once("bpf-delegate").chain(args.iter().copied()),
+        )
+        .ok()
+        .map(|c| c.cmd)
+        {
+            Some(Cmd::Show { json, .. }) => Some(json),
+            _ => None,
+        };
+        assert_eq!(json(&["show", "--pid", "1", "--json"]), Some(true));
+        assert_eq!(
+            json(&["show", "/sys/fs/bpf", "--pid", "1", "--json"]),
+            Some(true)
+        );
+        assert_eq!(json(&["show", "--userns", "/run/ns"]), Some(false));
+        assert_eq!(json(&["reset", "--pid", "1", "--json"]), None);
+    }
+
+    /// The report on a container like the selftest's: the libbpf client was
+    /// refused a queue map through its token and through the bpffs fd.
+    const CLIENT_REPORT: &[u8] = b"i bpf: target_userns: live cmds=0x40021 maps=0x800000 progs=0x2 attachs=0x1 cgroup=0 refused=2\n\
+        i bpf: target_userns: refused #1 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=4321 vpid=4321 comm=libbpf_client\n\
+        i bpf: target_userns: refused #2 cmd=0 map_type=22 prog_type=-1 attach_type=-1 why=map_type pid=4321 vpid=4321 comm=libbpf_client\n\
+        i bpf: target_userns: 1 live, 0 pending\n";
+
+    const CLIENT_OPTIONS: &str = "rw,nosuid,nodev,noexec,relatime,delegate,\
+        delegate_cmds=map_create:prog_load:btf_load,delegate_maps=stack,\
+        delegate_progs=socket_filter,delegate_attachs=cgroup_inet_ingress";
+
+    fn no_cgroup2() -> CgroupNames {
+        CgroupNames {
+            root: None,
+            found: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn show_by_user_namespace() {
+        let r = parse_report(CLIENT_REPORT).unwrap_or_else(|e| panic!("{e}"));
+        let refusal =
+            "map_create of queue: maps does not delegate queue (pid 4321, comm \"libbpf_client\")";
+        assert_eq!(
+            userns_text("user:[4026532] (pid 4321)", &r, &mut no_cgroup2()),
+            format!(
+                "user:[4026532] (pid 4321): 1 live, 0 pending\n  live: \
+                 delegate_cmds=map_create:prog_load:btf_load delegate_maps=stack \
+                 delegate_progs=socket_filter delegate_attachs=cgroup_inet_ingress; \
+                 cgroup: none (any cgroup)\n    refused #1: {refusal}\n    refused #2: \
+                 {refusal}\n"
+            )
+        );
+        let refusal = "{\"seq\": 1, \"cmd\": \"map_create\", \"map_type\": \"queue\", \
+                       \"prog_type\": null, \"attach_type\": null, \"why\": \"map_type\", \
+                       \"words\": \"map_create of queue: maps does not delegate queue\", \
+                       \"pid\": 4321, \"vpid\": 4321, \"comm\": \"libbpf_client\"}";
+        assert_eq!(
+            userns_json("user:[4026532] (pid 4321)", 4026532, &r, &mut no_cgroup2()),
+            format!(
+                "{{\"userns\": \"user:[4026532] (pid 4321)\", \"userns_inode\": 4026532, \
+                 \"live\": 1, \"pending\": 0, \"instances_not_shown\": 0, \"instances\": \
+                 [{{\"state\": \"live\", \"cmds\": [\"map_create\", \"prog_load\", \
+                 \"btf_load\"], \"maps\": [\"stack\"], \"progs\": [\"socket_filter\"], \
+                 \"attachs\": [\"cgroup_inet_ingress\"], \"masks\": {{\"cmds\": \"0x40021\", \
+                 \"maps\": \"0x800000\", \"progs\": \"0x2\", \"attachs\": \"0x1\"}}, \
+                 \"cgroup_id\": 0, \"cgroup\": null, \"refused\": 2, \"refusals_not_shown\": \
+                 0, \"refusals\": [{refusal}, {}]}}]}}\n",
+                refusal.replace("\"seq\": 1", "\"seq\": 2")
+            )
+        );
+        // Nothing found: no instances, in either form.
+        let none = Report {
+            instances: vec![],
+            found: Some((0, 0)),
+        };
+        assert_eq!(
+            userns_json("ns", 1, &none, &mut no_cgroup2()),
+            "{\"userns\": \"ns\", \"userns_inode\": 1, \"live\": 0, \"pending\": 0, \
+             \"instances_not_shown\": 0, \"instances\": []}\n"
+        );
+        assert!(userns_text("ns", &none, &mut no_cgroup2()).contains("(no bpffs instance"));
+    }
+
+    #[test]
+    fn show_by_path() {
+        let r = parse_report(CLIENT_REPORT).unwrap_or_else(|e| panic!("{e}"));
+        let known = MountRefusals::Known(r.instances[0].clone());
+        let text = mount_text(
+            "/sys/fs/bpf",
+            CLIENT_OPTIONS,
+            &known,
+            4321,
+            &mut no_cgroup2(),
+        );
+        let refusal =
+            "map_create of queue: maps does not delegate queue (pid 4321, comm \"libbpf_client\")";
+        assert_eq!(
+            text,
+            format!(
+                "/sys/fs/bpf: delegated\n  delegate_cmds=map_create:prog_load:btf_load\n  \
+                 delegate_maps=stack\n  delegate_progs=socket_filter\n  \
+                 delegate_attachs=cgroup_inet_ingress\n  cgroup: none (any cgroup)\n  \
+                 refused #1: {refusal}\n  refused #2: {refusal}\n"
+            )
+        );
+        let json = mount_json(
+            "/sys/fs/bpf",
+            CLIENT_OPTIONS,
+            &known,
+            4321,
+            &mut no_cgroup2(),
+        );
+        let json = json.unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            json.starts_with(
+                "{\"path\": \"/sys/fs/bpf\", \"delegated\": true, \"cmds\": [\"map_create\", \
+                 \"prog_load\", \"btf_load\"], \"maps\": [\"stack\"], "
+            ),
+            "{json}"
+        );
+        assert!(
+            json.ends_with(
+                "\"refused\": 2, \"refusals_not_shown\": 0, \"refusals\": [{\"seq\": 1, \
+                 \"cmd\": \"map_create\", \"map_type\": \"queue\", \"prog_type\": null, \
+                 \"attach_type\": null, \"why\": \"map_type\", \"words\": \"map_create of \
+                 queue: maps does not delegate queue\", \"pid\": 4321, \"vpid\": 4321, \
+                 \"comm\": \"libbpf_client\"}, {\"seq\": 2, \"cmd\": \"map_create\", \
+                 \"map_type\": \"queue\", \"prog_type\": null, \"attach_type\": null, \"why\": \
+                 \"map_type\", \"words\": \"map_create of queue: maps does not delegate \
+                 queue\", \"pid\": 4321, \"vpid\": 4321, \"comm\": \"libbpf_client\"}], \
+                 \"refusals_note\": null}\n"
+            ),
+            "{json}"
+        );
+        // Without --pid: nothing said in text; null and why in JSON.
+        let opts = "rw,delegate,delegate_maps=stack";
+        let text = mount_text("/b", opts, &MountRefusals::Unknown, 0, &mut no_cgroup2());
+        assert_eq!(
+            text,
+            "/b: delegated\n  delegate_maps=stack\n  cgroup: none (any cgroup)\n"
+        );
+        let json = mount_json("/b", opts, &MountRefusals::Unknown, 0, &mut no_cgroup2());
+        assert!(
+            json.as_ref().is_ok_and(|j| j.ends_with(
+                "\"refused\": null, \"refusals_not_shown\": null, \"refusals\": [], \
+                 \"refusals_note\": \"not known without --pid (its user namespace is not \
+                 known)\"}\n"
+            )),
+            "{json:?}"
+        );
+        // Several live instances, or no report: said.
+        let text = mount_text(
+            "/b",
+            opts,
+            &MountRefusals::Several(2),
+            77,
+            &mut no_cgroup2(),
+        );
+        assert!(
+            text.ends_with(
+                "  refusals: its user namespace has 2 live instances, which the kernel's \
+                 report does not tell apart: 'bpf-delegate show --pid 77' shows them all\n"
+            ),
+            "{text}"
+        );
+        let unread = MountRefusals::Unread("EPERM: x".into());
+        let text = mount_text("/b", opts, &unread, 77, &mut no_cgroup2());
+        assert!(text.ends_with("  refusals: not read: EPERM: x\n"), "{text}");
+        // Options that do not parse are no JSON.
+        let bad = mount_json(
+            "/b",
+            "rw,delegate_maps=nosuch",
+            &unread,
+            77,
+            &mut no_cgroup2(),
+        );
+        assert!(bad.is_err());
     }
 }
