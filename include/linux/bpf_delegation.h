@@ -12,7 +12,9 @@
 #include <linux/string.h>
 #include <linux/types.h>
 #include <uapi/linux/bpf.h>
+#include <uapi/linux/capability.h>
 
+struct bpf_token;
 struct cgroup;
 struct fs_context;
 struct fs_parameter;
@@ -101,6 +103,14 @@ enum bpf_delegation_why {
 	BPF_DELEGATION_WHY_ATTACH_TYPE_MISSING,	/* a program type alone */
 	BPF_DELEGATION_WHY_PROG_TYPE,
 	BPF_DELEGATION_WHY_ATTACH_TYPE,
+	/*
+	 * The delegation allowed it; the command's capability check in the
+	 * instance's user namespace (or the LSM's token_capable) did not.
+	 */
+	BPF_DELEGATION_WHY_CAP_BPF,
+	BPF_DELEGATION_WHY_CAP_NET_ADMIN,
+	BPF_DELEGATION_WHY_CAP_PERFMON,
+	BPF_DELEGATION_WHY_CAP_SYS_ADMIN,
 };
 
 static inline const char *bpf_delegation_why_name(enum bpf_delegation_why why)
@@ -124,6 +134,14 @@ static inline const char *bpf_delegation_why_name(enum bpf_delegation_why why)
 		return "prog_type";
 	case BPF_DELEGATION_WHY_ATTACH_TYPE:
 		return "attach_type";
+	case BPF_DELEGATION_WHY_CAP_BPF:
+		return "cap_bpf";
+	case BPF_DELEGATION_WHY_CAP_NET_ADMIN:
+		return "cap_net_admin";
+	case BPF_DELEGATION_WHY_CAP_PERFMON:
+		return "cap_perfmon";
+	case BPF_DELEGATION_WHY_CAP_SYS_ADMIN:
+		return "cap_sys_admin";
 	}
 	return "unknown";
 }
@@ -149,6 +167,14 @@ static inline const char *bpf_delegation_why_words(enum bpf_delegation_why why)
 		return "program type not delegated";
 	case BPF_DELEGATION_WHY_ATTACH_TYPE:
 		return "attach type not delegated";
+	case BPF_DELEGATION_WHY_CAP_BPF:
+		return "CAP_BPF missing in the instance's user namespace";
+	case BPF_DELEGATION_WHY_CAP_NET_ADMIN:
+		return "CAP_NET_ADMIN missing in the instance's user namespace";
+	case BPF_DELEGATION_WHY_CAP_PERFMON:
+		return "CAP_PERFMON missing in the instance's user namespace";
+	case BPF_DELEGATION_WHY_CAP_SYS_ADMIN:
+		return "CAP_SYS_ADMIN missing in the instance's user namespace";
 	}
 	return "unknown";
 }
@@ -171,6 +197,16 @@ struct bpf_delegation_refused {
 
 /* How many refusals an instance keeps: the newest. */
 #define BPF_DELEGATION_REFUSALS	6
+
+/*
+ * A delegated command's capability check said no to the caller, who came
+ * with @token (NULL: nothing to keep): keep and trace it as the
+ * delegation's own refusals are (kernel/bpf/token.c).  Call it only where
+ * the "no" refuses the command, not where a capability only widens what
+ * an allowed command may do.
+ */
+void bpf_token_refused_cap(const struct bpf_token *token, int cap, u32 cmd,
+			   s64 map_type, s64 prog_type, s64 attach_type);
 
 /* ",delegate,delegate_cmds=...": the mount options of @d. */
 void bpf_delegation_show(struct bpf_delegation *d, struct seq_file *m);

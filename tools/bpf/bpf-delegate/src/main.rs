@@ -1998,10 +1998,35 @@ enum Why {
     Nothing,
     /// The instance is gone.
     Gone,
+    /// The delegation allowed the call, but the caller lacks this
+    /// capability in the instance's user namespace (or an LSM said no to
+    /// the token standing in for it).
+    Cap(Cap),
+}
+
+/// The capabilities a delegated command may need in the instance's user
+/// namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cap {
+    Bpf,
+    NetAdmin,
+    Perfmon,
+    SysAdmin,
+}
+
+impl Cap {
+    fn name(self) -> &'static str {
+        match self {
+            Cap::Bpf => "CAP_BPF",
+            Cap::NetAdmin => "CAP_NET_ADMIN",
+            Cap::Perfmon => "CAP_PERFMON",
+            Cap::SysAdmin => "CAP_SYS_ADMIN",
+        }
+    }
 }
 
 impl Why {
-    const ALL: [Why; 8] = [
+    const ALL: [Why; 12] = [
         Why::Cmd,
         Why::MapType,
         Why::ProgType,
@@ -2010,6 +2035,10 @@ impl Why {
         Why::ProgTypeMissing,
         Why::Nothing,
         Why::Gone,
+        Why::Cap(Cap::Bpf),
+        Why::Cap(Cap::NetAdmin),
+        Why::Cap(Cap::Perfmon),
+        Why::Cap(Cap::SysAdmin),
     ];
 
     /// Its name in the report (`why=`).
@@ -2023,6 +2052,10 @@ impl Why {
             Why::ProgTypeMissing => "prog_type_missing",
             Why::Nothing => "nothing",
             Why::Gone => "gone",
+            Why::Cap(Cap::Bpf) => "cap_bpf",
+            Why::Cap(Cap::NetAdmin) => "cap_net_admin",
+            Why::Cap(Cap::Perfmon) => "cap_perfmon",
+            Why::Cap(Cap::SysAdmin) => "cap_sys_admin",
         }
     }
 
@@ -2047,8 +2080,8 @@ struct Refusal {
     /// The caller's tgid in the initial pid namespace, and in its own.
     pid: u32,
     vpid: u32,
-    /// The caller's comm as the report has it: escaped by the kernel where
-    /// not printable, and bytes 0xa0-0xff as they are.
+    /// The caller's comm as the report has it: the kernel writes every byte
+    /// that is not printable ASCII, and a backslash, as `\xNN`.
     comm: Vec<u8>,
 }
 
@@ -2062,7 +2095,7 @@ impl Refusal {
             Why::ProgType | Why::AttachType => prog && attach,
             Why::AttachTypeMissing => prog && !attach,
             Why::ProgTypeMissing => !prog && attach,
-            Why::Cmd | Why::Nothing | Why::Gone => true,
+            Why::Cmd | Why::Nothing | Why::Gone | Why::Cap(_) => true,
         }
     }
 
@@ -2104,6 +2137,10 @@ impl Refusal {
             }
             Why::Nothing => "the instance delegates nothing (reset)".into(),
             Why::Gone => "the instance is gone".into(),
+            Why::Cap(cap) => format!(
+                "delegated, but the caller lacks {} in the instance's user namespace",
+                cap.name()
+            ),
         };
         format!("{}: {why}", self.question())
     }
@@ -4132,7 +4169,8 @@ mod tests {
             ..r.clone()
         };
         assert_eq!(same.who(), "pid 1234, comm \"a \\x22b\\x22\\x1b\"");
-        // The kernel escapes a newline as "\n", and leaves a backslash.
+        // The kernel writes a newline as "\x0a" and a backslash as "\x5c";
+        // the tool shows what it wrote, quoting only its own quote.
         let escaped = Refusal {
             comm: b"a\\nb\\\xe9".to_vec(),
             ..r.clone()
@@ -4170,6 +4208,13 @@ mod tests {
             "prog_load of cgroup_sock_addr for cgroup_inet4_connect: attachs does not \
              delegate cgroup_inet4_connect"
         );
+        assert_eq!(
+            words(5, -1, 6, 0, Why::Cap(Cap::NetAdmin)),
+            "prog_load of xdp for cgroup_inet_ingress: delegated, but the caller lacks \
+             CAP_NET_ADMIN in the instance's user namespace"
+        );
+        assert_eq!(Why::from_name("cap_bpf"), Some(Why::Cap(Cap::Bpf)));
+        assert_eq!(Why::from_name("cap_sys_admin"), Some(Why::Cap(Cap::SysAdmin)));
         assert_eq!(
             words(5, -1, 18, -1, Why::AttachTypeMissing),
             "prog_load of cgroup_sock_addr: half a program question: a program type \

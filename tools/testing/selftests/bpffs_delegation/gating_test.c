@@ -86,6 +86,39 @@ static int reconfigure(FIXTURE_DATA(gating) *self, __u64 cmds, __u64 maps, __u64
 
 static const char *const fds[] = { "token", "root" };
 
+/* The lines of @log that contain @a and, if given, @b. */
+static int lines_with(const char *log, const char *a, const char *b)
+{
+	const char *line = log, *end;
+	int n = 0;
+	char one[512];
+
+	for (; *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
+		snprintf(one, sizeof(one), "%.*s", (int)(end - line), line);
+		if (strstr(one, a) && (!b || strstr(one, b)))
+			n++;
+	}
+	return n;
+}
+
+/* The delegating side's target_userns report on @pid's user namespace. */
+static int report(pid_t pid, char *log, size_t len)
+{
+	int fs = private_reconfigure_context(), ns, ret;
+
+	if (fs < 0)
+		return fs;
+	ns = userns_of(pid);
+	ret = set_fd(fs, "target_userns", ns);
+	close(ns);
+	if (!ret && sys_fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+		ret = -errno;
+	read_log(fs, log, len);
+	close(fs);
+	return ret;
+}
+
 TEST_F(gating, map_create)
 {
 	int i;
@@ -196,6 +229,7 @@ TEST_F(gating, prog_type_not_delegated)
  */
 TEST_F(gating, capability_missing_in_userns)
 {
+	static char log[8192];
 	char caps[32];
 
 	ASSERT_EQ(delegate(self, ALL_CMDS, ~0ULL, ~0ULL, ~0ULL), 0);
@@ -215,6 +249,23 @@ TEST_F(gating, capability_missing_in_userns)
 	/* The root fd needs CAP_BPF to stand in for a token at all. */
 	EXPECT_EQ(use(self, "root", USE_MAP_STACK), -EPERM);
 	EXPECT_EQ(use(self, "root", USE_BTF), -EPERM);
+
+	/*
+	 * The delegating side reads which capability was missing; a root fd
+	 * that made no token (BPF_TOKEN_CREATE's EPERM) asked no delegation.
+	 */
+	ASSERT_EQ(report(self->a.pid, log, sizeof(log)), 0);
+	EXPECT_EQ(lines_with(log, "target_userns: live ", " refused=5"), 1) TH_LOG("%s", log);
+	EXPECT_EQ(lines_with(log, "refused #1 cmd=5 map_type=-1 prog_type=6 attach_type=0 ",
+			     "why=cap_net_admin "), 1);
+	EXPECT_EQ(lines_with(log, "refused #2 cmd=5 map_type=-1 prog_type=6 attach_type=0 ",
+			     "why=cap_net_admin "), 1);
+	EXPECT_EQ(lines_with(log, "refused #3 cmd=0 map_type=23 prog_type=-1 attach_type=-1 ",
+			     "why=cap_bpf "), 1);
+	EXPECT_EQ(lines_with(log, "refused #4 cmd=18 map_type=-1 prog_type=-1 attach_type=-1 ",
+			     "why=cap_bpf "), 1);
+	EXPECT_EQ(lines_with(log, "refused #5 cmd=5 map_type=-1 prog_type=1 attach_type=0 ",
+			     "why=cap_bpf "), 1);
 }
 
 /* A token or bpffs fd is no use in a sibling user namespace. */
@@ -535,39 +586,6 @@ TEST_F(gating, refusals_are_traced)
 	/* The allowed stack maps left nothing; after the reset, the reason. */
 	EXPECT_EQ(records(trace, "map_type=23 ", NULL), 1);
 	EXPECT_EQ(records(trace, "cmd=0 map_type=23 ", "reason=\"nothing delegated\""), 1);
-}
-
-/* The lines of @log that contain @a and, if given, @b. */
-static int lines_with(const char *log, const char *a, const char *b)
-{
-	const char *line = log, *end;
-	int n = 0;
-	char one[512];
-
-	for (; *line; line = *end ? end + 1 : end) {
-		end = strchrnul(line, '\n');
-		snprintf(one, sizeof(one), "%.*s", (int)(end - line), line);
-		if (strstr(one, a) && (!b || strstr(one, b)))
-			n++;
-	}
-	return n;
-}
-
-/* The delegating side's target_userns report on @pid's user namespace. */
-static int report(pid_t pid, char *log, size_t len)
-{
-	int fs = private_reconfigure_context(), ns, ret;
-
-	if (fs < 0)
-		return fs;
-	ns = userns_of(pid);
-	ret = set_fd(fs, "target_userns", ns);
-	close(ns);
-	if (!ret && sys_fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
-		ret = -errno;
-	read_log(fs, log, len);
-	close(fs);
-	return ret;
 }
 
 /*
