@@ -2158,10 +2158,9 @@ impl Refusal {
 }
 
 /// A comm for between double quotes: printable ASCII as it is, a quote and
-/// any other byte as `\xNN`.  The kernel's report has already escaped what
-/// is not printable in it (`%pE`: a newline as `\n`, other bytes as `\ooo`)
-/// but for bytes 0xa0-0xff; a backslash is not escaped there, so it is not
-/// here either: the comm reads as the kernel wrote it.
+/// any other byte as `\xNN`.  The kernel's report has already written every
+/// byte of it that is not printable ASCII, and a backslash, as `\xNN`, so
+/// the comm reads as the kernel wrote it, and the two escapes agree.
 fn quoted(comm: &[u8]) -> String {
     let mut s = String::with_capacity(comm.len());
     for &b in comm {
