@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the kernel after every patch of the series (out/series/repo, made by
 # scripts/series.sh), incrementally in its own tree, with the patched
-# flavour's configuration: the series must be bisectable.
+# flavour's options on a lean base (configs/bisect/): the series must be
+# bisectable.
 #   scripts/bisect-build.sh [SERIES_REPO]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +22,8 @@ if [ ! -f "$SRC/.bisect" ]; then
 	touch "$SRC/.bisect"
 fi
 mkdir -p "$B"
-fragments=("$top"/configs/*.config "$top/configs/flavours/patched.config")
+fragments=("$top"/configs/{bpf,kunit,rust}.config "$top/configs/flavours/patched.config"
+	"$top"/configs/bisect/*.config)
 files=$(git -C "$repo" diff --name-only base HEAD)
 start_all=$(date +%s)
 for c in $(git -C "$repo" rev-list --reverse base..HEAD); do
@@ -45,10 +47,20 @@ for c in $(git -C "$repo" rev-list --reverse base..HEAD); do
 		log "builds after '$subject' (touches no kernel build input)"
 		continue
 	fi
-	# New options appear with the patches: configure at every step.
-	kb -s tinyconfig >/dev/null
-	(cd "$B" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$B" "$B/.config" "${fragments[@]}" >/dev/null 2>&1)
-	kb -s olddefconfig >/dev/null
+	# New options appear with the patches: configure again whenever a
+	# patch touches a Kconfig file (and at the first build).
+	if [ ! -f "$B/.config" ] || [ -z "${configured:-}" ] ||
+		git -C "$repo" diff-tree --no-commit-id --name-only -r "$c" | grep -q '/Kconfig'; then
+		kb -s tinyconfig >/dev/null
+		(cd "$B" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$B" "$B/.config" "${fragments[@]}" >/dev/null 2>&1)
+		kb -s olddefconfig >/dev/null
+		configured=1
+		# Once the series has added the option, every build must have it.
+		if grep -q '^config BPF_DELEGATION$' "$SRC/kernel/bpf/Kconfig" &&
+			! grep -q '^CONFIG_BPF_DELEGATION=y' "$B/.config"; then
+			die "CONFIG_BPF_DELEGATION did not survive olddefconfig after: $subject"
+		fi
+	fi
 	start=$(date +%s)
 	if ! kb -s bzImage >"$OUT/bisect-build.log" 2>&1; then
 		tail -n 30 "$OUT/bisect-build.log" >&2
