@@ -51,6 +51,7 @@
 //! that instance through it: what the command left behind, with a token or
 //! the bpffs fd, loses the delegation.
 
+mod attach;
 mod session;
 
 use std::collections::HashMap;
@@ -217,6 +218,27 @@ enum Cmd {
         /// The command and its arguments.
         #[arg(required = true, last = true)]
         command: Vec<OsString>,
+    },
+    /// Give a running container (one a runtime made: crun, runc, LXC) a
+    /// delegated bpffs: a short-lived helper joins its user and mount
+    /// namespaces through its pidfd, opens the bpffs context there, and
+    /// after bpf-delegate has consented for that user namespace creates the
+    /// instance and mounts it at --mount in the container's mount namespace.
+    /// Later: set, reset or show --pid.
+    Attach {
+        /// A process of the container (its user namespace must not be the
+        /// initial one, its mount namespace not the tool's).
+        #[arg(long)]
+        pid: u32,
+        /// The mount point, a directory as the container sees it (resolved
+        /// in its root, never through a symlink).
+        #[arg(long, default_value = "/sys/fs/bpf")]
+        mount: String,
+        /// Mount over a bpffs already at --mount (else that is refused).
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        masks: MaskArgs,
     },
     /// Replace what a mounted bpffs, or every bpffs of a user namespace,
     /// delegates: the masks, and the cgroup scope only with --cgroup
@@ -2884,6 +2906,17 @@ fn main() -> ExitCode {
             allow_host_root: *allow_host_root,
             pid_file: pid_file.as_deref(),
         }),
+        Cmd::Attach {
+            pid,
+            mount,
+            replace,
+            masks,
+        } => attach::attach(&attach::AttachArgs {
+            masks,
+            pid: *pid,
+            mount,
+            replace: *replace,
+        }),
         Cmd::Set { target, masks } => masks
             .abilities()
             .and_then(|(o, cgroup)| set(target, &o, cgroup.as_ref())),
@@ -4213,7 +4246,10 @@ mod tests {
              CAP_NET_ADMIN in the instance's user namespace"
         );
         assert_eq!(Why::from_name("cap_bpf"), Some(Why::Cap(Cap::Bpf)));
-        assert_eq!(Why::from_name("cap_sys_admin"), Some(Why::Cap(Cap::SysAdmin)));
+        assert_eq!(
+            Why::from_name("cap_sys_admin"),
+            Some(Why::Cap(Cap::SysAdmin))
+        );
         assert_eq!(
             words(5, -1, 18, -1, Why::AttachTypeMissing),
             "prog_load of cgroup_sock_addr: half a program question: a program type \

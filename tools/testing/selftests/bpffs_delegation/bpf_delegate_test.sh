@@ -11,7 +11,10 @@
 # programs attach (not through a symlink, never the cgroup2 root), 'set'
 # without it keeps the scope and --cgroup none clears it, 'show' names the
 # scope, and cgroup programs delegated without one (lsm_cgroup with one)
-# are warned about.  TAP output.
+# are warned about; 'attach' gives a container the tool did not make (a
+# plain process in namespaces of its own, as a runtime makes them) a bpffs,
+# and refuses a mount point that holds one and the host's namespaces.  TAP
+# output.
 here=$(dirname "$(readlink -f "$0")")
 tool=${BPF_DELEGATE:-$here/bpf-delegate}
 client=${LIBBPF_CLIENT:-$here/libbpf_client}
@@ -38,7 +41,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..28"
+echo "1..31"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -459,6 +462,90 @@ moved_instance_is_not_the_hosts() {
 		echo "$opts" | grep -q 'delegate_cmds=map_create'
 }
 check moved_instance_is_not_the_hosts moved_instance_is_not_the_hosts
+
+# 'attach': a container the tool did not make.  An unprivileged user's
+# process in a user and mount namespace of its own (unshare, as a runtime
+# would make it; FILE gets its pid, which is the runner's: setpriv, unshare
+# and sh exec each other).  Sets $runner.
+start_plain() { # NAME COMMAND
+	setpriv --reuid 1000 --regid 1000 --clear-groups -- \
+		unshare --user --map-root-user --mount -- \
+		sh -c "mkdir -p $ctr/$1 && echo \$\$ >$ctr/$1.pid && $2" >>"$tmp/out" 2>&1 &
+	runner=$!
+	await -s "$ctr/$1.pid" $runner
+}
+
+# Attached to a plain process, the container uses the instance through
+# libbpf (token and bpffs fd), the host's mount table does not have it, and
+# 'reset --pid' takes it away from the token and fd the client holds.
+attach_to_a_plain_process() {
+	: >"$tmp/out"
+	start_plain att "while [ ! -e $ctr/att.go ]; do sleep 0.1; done;
+		exec $client $ctr/att --revoked-after $ctr/att.rev" || return 1
+	apid=$(cat "$ctr/att.pid")
+	rc=0
+	"$tool" attach --pid "$apid" --mount "$ctr/att" --cmds map_create,btf_load,prog_load \
+		--maps stack --progs socket_filter --attachs cgroup_inet_ingress >"$tmp/attach.out" 2>&1 || rc=$?
+	cat "$tmp/attach.out" >>"$tmp/out"
+	if [ $rc != 0 ] || grep -q " $ctr/att " /proc/self/mountinfo; then
+		kill "$apid"
+		return 1
+	fi
+	grep -q "^attached a bpffs at $ctr/att in the mount namespace of process $apid" "$tmp/attach.out" &&
+		grep -q "^narrow, revoke or show it with: bpf-delegate set|reset|show --pid $apid$" "$tmp/attach.out" &&
+		grep " $ctr/att " "/proc/$apid/mountinfo" | grep -q 'delegate_maps=stack' || { kill "$apid"; return 1; }
+	touch "$ctr/att.go"
+	await -e "$ctr/att.rev.waiting" $runner || return 1
+	"$tool" reset --pid "$apid" >>"$tmp/out" 2>&1 || return 1
+	mkdir "$ctr/att.rev"
+	wait "$runner" &&
+		grep -q 'after revocation, token: bpf_map_create(stack): Operation not permitted' "$tmp/out"
+}
+check attach_to_a_plain_process attach_to_a_plain_process
+
+# A second attach at a mount point that holds a bpffs is refused and changes
+# nothing; with --replace it mounts over it (two live instances).
+attach_refuses_a_bpffs_in_place() {
+	: >"$tmp/out"
+	start_plain att2 "exec sleep 60" || return 1
+	apid=$(cat "$ctr/att2.pid")
+	rc=0
+	"$tool" attach --pid "$apid" --mount "$ctr/att2" --cmds map_create --maps stack >>"$tmp/out" 2>&1 &&
+		"$tool" attach --pid "$apid" --mount "$ctr/att2" --cmds map_create --maps queue >>"$tmp/out" 2>&1 ||
+		rc=$?
+	echo "second attach: exit $rc" >>"$tmp/out"
+	"$tool" show --pid "$apid" >"$tmp/show1" 2>&1
+	"$tool" attach --pid "$apid" --mount "$ctr/att2" --replace --cmds map_create --maps queue \
+		>>"$tmp/out" 2>&1 && "$tool" show --pid "$apid" >"$tmp/show2" 2>&1
+	kill "$apid"
+	cat "$tmp/show1" "$tmp/show2" >>"$tmp/out"
+	[ $rc = 1 ] && grep -q "$ctr/att2 already holds a bpffs: --replace mounts the new one over it" "$tmp/out" &&
+		grep -q ': 1 live, 0 pending' "$tmp/show1" && grep -q ': 2 live, 0 pending' "$tmp/show2" &&
+		grep -q 'live: delegate_cmds=map_create delegate_maps=queue' "$tmp/show2"
+}
+check attach_refuses_a_bpffs_in_place attach_refuses_a_bpffs_in_place
+
+# Never the host's namespaces: not a process of the initial user namespace,
+# not one that shares the host's mount namespace, not a pid that is gone.
+attach_refuses_the_hosts_namespaces() {
+	: >"$tmp/out"
+	rc1=0 rc2=0 rc3=0
+	"$tool" attach --pid 1 --cmds map_create --maps stack >>"$tmp/out" 2>&1 || rc1=$?
+	setpriv --reuid 1000 --regid 1000 --clear-groups -- unshare --user --map-root-user -- \
+		sh -c "echo \$\$ >$ctr/att3.pid; exec sleep 60" >>"$tmp/out" 2>&1 &
+	runner=$!
+	await -s "$ctr/att3.pid" $runner || return 1
+	apid=$(cat "$ctr/att3.pid")
+	"$tool" attach --pid "$apid" --mount /tmp --cmds map_create --maps stack >>"$tmp/out" 2>&1 || rc2=$?
+	kill "$apid"
+	wait "$runner"
+	"$tool" attach --pid "$apid" --cmds map_create --maps stack >>"$tmp/out" 2>&1 || rc3=$?
+	echo "exits: $rc1 $rc2 $rc3" >>"$tmp/out"
+	[ "$rc1 $rc2 $rc3" = "1 1 1" ] && grep -q "the initial one, not a container's" "$tmp/out" &&
+		grep -q "process $apid shares bpf-delegate's mount namespace" "$tmp/out" &&
+		grep -q "ESRCH: pidfd_open($apid)" "$tmp/out"
+}
+check attach_refuses_the_hosts_namespaces attach_refuses_the_hosts_namespaces
 
 # The cgroup scope.  A cgroup2 hierarchy (/sys/fs/cgroup, or one mounted
 # for the test), a cgroup for the containers with a child, and a sibling.
