@@ -52,6 +52,7 @@
 //! the bpffs fd, loses the delegation.
 
 mod attach;
+mod oci;
 mod session;
 
 use std::collections::HashMap;
@@ -240,6 +241,11 @@ enum Cmd {
         #[command(flatten)]
         masks: MaskArgs,
     },
+    /// As an OCI runtime hook (createRuntime in crun or runc, podman's
+    /// hooks.d): read the container's state from stdin and attach a bpffs
+    /// to it as its annotations ask (org.kernel.bpf.delegate.cmds, .maps,
+    /// .progs, .attachs, .mount, .replace); nothing without them.
+    OciHook,
     /// Replace what a mounted bpffs, or every bpffs of a user namespace,
     /// delegates: the masks, and the cgroup scope only with --cgroup
     /// (without it each instance keeps the scope it has).
@@ -2917,6 +2923,7 @@ fn main() -> ExitCode {
             mount,
             replace: *replace,
         }),
+        Cmd::OciHook => oci::hook(),
         Cmd::Set { target, masks } => masks
             .abilities()
             .and_then(|(o, cgroup)| set(target, &o, cgroup.as_ref())),

@@ -13,8 +13,9 @@
 # scope, and cgroup programs delegated without one (lsm_cgroup with one)
 # are warned about; 'attach' gives a container the tool did not make (a
 # plain process in namespaces of its own, as a runtime makes them) a bpffs,
-# and refuses a mount point that holds one and the host's namespaces.  TAP
-# output.
+# and refuses a mount point that holds one and the host's namespaces;
+# 'oci-hook' does it from an OCI state and the container's annotations.
+# TAP output.
 here=$(dirname "$(readlink -f "$0")")
 tool=${BPF_DELEGATE:-$here/bpf-delegate}
 client=${LIBBPF_CLIENT:-$here/libbpf_client}
@@ -41,7 +42,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..31"
+echo "1..32"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -546,6 +547,43 @@ attach_refuses_the_hosts_namespaces() {
 		grep -q "ESRCH: pidfd_open($apid)" "$tmp/out"
 }
 check attach_refuses_the_hosts_namespaces attach_refuses_the_hosts_namespaces
+
+# 'oci-hook' as a runtime runs it, with the container's state on stdin, at
+# the moment of a createRuntime hook: the container's process (made with
+# unshare here, no runtime) is in its namespaces but has not pivoted into
+# the bundle's root yet, so the instance goes to ROOTFS/sys/fs/bpf.  A state
+# without the annotations gets nothing; an unknown annotation or name fails
+# the hook (which fails the container).
+oci_hook_attaches_as_annotated() {
+	: >"$tmp/out"
+	bundle=$tmp/bundle
+	mkdir -p "$bundle/rootfs/sys/fs/bpf"
+	echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}}' >"$bundle/config.json"
+	start_plain oci "while [ ! -e $ctr/oci.go ]; do sleep 0.1; done;
+		exec $client $bundle/rootfs/sys/fs/bpf" || return 1
+	apid=$(cat "$ctr/oci.pid")
+	state() { # ANNOTATIONS
+		printf '{"ociVersion": "1.0.2", "id": "t1", "status": "creating", "pid": %s, "bundle": "%s", "annotations": {%s}}' \
+			"$apid" "$bundle" "$1"
+	}
+	p=org.kernel.bpf.delegate
+	rc1=0 rc2=0 rc3=0 rc4=0
+	state '"org.opencontainers.image.os": "linux"' | "$tool" oci-hook >"$tmp/hook0" 2>&1 || rc1=$?
+	state "\"$p.map\": \"stack\"" | "$tool" oci-hook >>"$tmp/out" 2>&1 || rc2=$?
+	state "\"$p.maps\": \"stack,hsah\"" | "$tool" oci-hook >>"$tmp/out" 2>&1 || rc3=$?
+	mounted_before=$(grep -c " $bundle/rootfs/sys/fs/bpf " "/proc/$apid/mountinfo")
+	state "\"$p.cmds\": \"map_create,btf_load,prog_load\", \"$p.maps\": \"stack\", \"$p.progs\": \"socket_filter\", \"$p.attachs\": \"cgroup_inet_ingress\"" |
+		"$tool" oci-hook >"$tmp/hook.out" 2>&1 || rc4=$?
+	cat "$tmp/hook0" "$tmp/hook.out" >>"$tmp/out"
+	echo "exits: $rc1 $rc2 $rc3 $rc4; mounted before: $mounted_before" >>"$tmp/out"
+	touch "$ctr/oci.go"
+	wait "$runner" || return 1
+	[ "$rc1 $rc2 $rc3 $rc4" = "0 2 2 0" ] && [ "$mounted_before" = 0 ] && [ ! -s "$tmp/hook0" ] &&
+		grep -q "unknown annotation $p.map (known:" "$tmp/out" &&
+		grep -q "unknown name 'hsah'" "$tmp/out" &&
+		grep -q "^attached a bpffs at $bundle/rootfs/sys/fs/bpf in the mount namespace of process $apid" "$tmp/hook.out"
+}
+check oci_hook_attaches_as_annotated oci_hook_attaches_as_annotated
 
 # The cgroup scope.  A cgroup2 hierarchy (/sys/fs/cgroup, or one mounted
 # for the test), a cgroup for the containers with a child, and a sibling.
