@@ -76,6 +76,7 @@ if has_delegation; then
 		--manifest-path "$top/tools/bpf/bpf-delegate/Cargo.toml" \
 		--target-dir "$OUT/cargo-target"
 	cp "$OUT/cargo-target/release/bpf-delegate" "$B/selftests/bpf-delegate"
-	cp "$top/tools/testing/selftests/bpffs_delegation/bpf_delegate_test.sh" "$B/selftests/"
+	cp "$top/tools/testing/selftests/bpffs_delegation/bpf_delegate_test.sh" \
+		"$top/tools/testing/selftests/bpffs_delegation/oci_bundle.sh" "$B/selftests/"
 fi
 log "$(flavour) kernel built in $(($(date +%s) - start)) s: $B/arch/x86/boot/bzImage"

@@ -4,7 +4,9 @@
 # which creates a map and loads a program through it with libbpf, is refused
 # a type it was not given (and the privileged side reads why), and loses
 # everything after 'bpf-delegate reset';
-# then a container scoped to its cgroup is refused an attach outside it.
+# then a container scoped to its cgroup is refused an attach outside it;
+# last, a container crun made gets its bpffs from 'bpf-delegate oci-hook',
+# uses it and loses it at 'bpf-delegate reset --pid'.
 #   guest-demo.sh RESULTS SELFTEST_DIR
 results=$1 tests=$2
 exec >"$results/demo.txt" 2>&1
@@ -96,6 +98,46 @@ rmdir "$cg/demo/ctr" "$cg/demo/other" "$cg/demo" 2>/dev/null
 
 para "7. The kernel's own tests of the policy (KUnit, run at boot):"
 dmesg | sed -n 's/^\[[ 0-9.]*\] *//p' | grep -E '^(# Subtest|ok|not ok|    (ok|not ok))' | sed 's/^/  /'
+
+para "8. A container a runtime made: crun runs one from a busybox rootfs, in its"
+say "   own user namespace (uids 100000-165535), with bpf-delegate oci-hook as"
+say "   its createRuntime hook and these annotations:"
+p=org.kernel.bpf.delegate
+ann="\"$p.cmds\": \"map_create,btf_load,prog_load\", \"$p.maps\": \"stack\",
+ \"$p.progs\": \"socket_filter\", \"$p.attachs\": \"cgroup_inet_ingress\""
+say "   $ann" | tr -d '\n'
+echo
+if command -v crun >/dev/null && command -v busybox >/dev/null; then
+	crun_() { crun --root "$tmp/crun-state" --cgroup-manager=disabled "$@"; }
+	"$tests/oci_bundle.sh" "$tmp/bundle" "$tests/bpf-delegate" "$tests" "$ctr" \
+		"/t/libbpf_client /sys/fs/bpf --revoked-after /x/crun.rev" "$ann" || rc=1
+	say "   The hook mounts the delegated bpffs at /sys/fs/bpf before the container"
+	say "   starts; inside, libbpf uses it through a token and through the bpffs fd:"
+	cmd crun run --bundle "$tmp/bundle" demo
+	crun_ run --bundle "$tmp/bundle" demo >"$tmp/crun.out" 2>&1 &
+	runner=$!
+	for _ in $(seq 300); do
+		[ -e "$ctr/crun.rev.waiting" ] && break
+		kill -0 $runner 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/  /' "$tmp/crun.out"
+	cpid=$(crun_ state demo | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p')
+	say "   The host resets it by the container's pid (crun state says $cpid):"
+	cmd bpf-delegate reset --pid "$cpid"
+	bpf-delegate reset --pid "$cpid" || rc=1
+	mkdir "$ctr/crun.rev"
+	wait $runner || rc=1
+	say "   and the container's token and bpffs fd are refused from then on:"
+	sed -n 's/^# after revocation/  # after revocation/p' "$tmp/crun.out"
+	grep -q '^# after revocation, token: bpf_map_create(stack): Operation not permitted' \
+		"$tmp/crun.out" || rc=1
+	# 'crun run' deleted the container when its command exited.
+	crun_ state demo >/dev/null 2>&1 && rc=1
+else
+	say "   crun or busybox is missing (make setup installs both)."
+	rc=1
+fi
 rm -rf "$tmp"
 if [ $rc = 0 ]; then
 	para "Every step did what it should."

@@ -20,6 +20,8 @@ DEB_PACKAGES=(
 	# Upstream's token selftest (scripts/build-test-progs.sh): its BPF
 	# objects are built with clang-19 (Debian 12's default clang is 14).
 	clang-19 llvm-19 lld-19
+	# A real OCI runtime for bpf-delegate oci-hook (bpf_delegate_test.sh).
+	crun
 )
 
 missing=()

@@ -42,7 +42,7 @@ ctr=$tmp/ctr
 mkdir -m 1777 "$ctr"
 n=0 failed=0
 echo "TAP version 13"
-echo "1..32"
+echo "1..34"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"; sed 's/^/# /' "$tmp/out"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
@@ -584,6 +584,69 @@ oci_hook_attaches_as_annotated() {
 		grep -q "^attached a bpffs at $bundle/rootfs/sys/fs/bpf in the mount namespace of process $apid" "$tmp/hook.out"
 }
 check oci_hook_attaches_as_annotated oci_hook_attaches_as_annotated
+
+# Under a real runtime: crun runs containers from a busybox rootfs
+# (oci_bundle.sh) with a user namespace and oci-hook as a createRuntime hook.
+crun_bundle() { # BUNDLE COMMAND ANNOTATIONS
+	"$here/oci_bundle.sh" "$1" "$tool" "$(dirname "$client")" "$ctr" "$2" "$3"
+}
+crun_() { crun --root "$tmp/crun-state" --cgroup-manager=disabled "$@"; }
+busybox=$(command -v busybox)
+[ -x "$here/oci_bundle.sh" ] || busybox=
+
+# The container creates a map, loads BTF and a program through its token
+# and bpffs fd, is refused a queue map, and the host sees that refusal by
+# the container's pid; 'reset --pid' takes all of it from the token and fd
+# the container holds.  'crun run' leaves no container behind.
+crun_container_uses_its_bpffs() {
+	: >"$tmp/out"
+	p=org.kernel.bpf.delegate
+	crun_bundle "$tmp/crun1" "/t/$(basename "$client") /sys/fs/bpf --revoked-after /x/crun.rev" \
+		"\"$p.cmds\": \"map_create,btf_load,prog_load\", \"$p.maps\": \"stack\",
+		 \"$p.progs\": \"socket_filter\", \"$p.attachs\": \"cgroup_inet_ingress\""
+	crun_ run --bundle "$tmp/crun1" bpf-test-1 >>"$tmp/out" 2>&1 &
+	runner=$!
+	await -e "$ctr/crun.rev.waiting" $runner || return 1
+	cpid=$(crun_ state bpf-test-1 | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p')
+	echo "container pid: $cpid" >>"$tmp/out"
+	"$tool" show --pid "$cpid" >"$tmp/show" 2>&1
+	"$tool" reset --pid "$cpid" >>"$tmp/out" 2>&1 || return 1
+	mkdir "$ctr/crun.rev"
+	wait "$runner" || return 1
+	cat "$tmp/show" >>"$tmp/out"
+	grep -q 'after revocation, token: bpf_map_create(stack): Operation not permitted' "$tmp/out" &&
+		grep -q ': 1 live, 0 pending' "$tmp/show" &&
+		grep -q 'map_create of queue: maps does not delegate queue' "$tmp/show" &&
+		! crun_ state bpf-test-1 >/dev/null 2>&1
+}
+
+# Without the annotations a container gets no bpffs; with an unknown one the
+# hook fails, says why, and the container never runs its command.
+crun_annotations_decide() {
+	: >"$tmp/out"
+	crun_bundle "$tmp/crun2" "grep -c ' - bpf ' /proc/self/mountinfo; touch /x/crun2.ran" ""
+	crun_ run --bundle "$tmp/crun2" bpf-test-2 >"$tmp/plain.out" 2>&1
+	rc1=$?
+	crun_ delete bpf-test-2 >/dev/null 2>&1
+	# crun passes a hook's stderr on only where this annotation says.
+	crun_bundle "$tmp/crun3" "touch /x/crun3.ran" "\"org.kernel.bpf.delegate.map\": \"stack\",
+		\"run.oci.hooks.stderr\": \"$tmp/hook3.err\""
+	rc2=0
+	crun_ run --bundle "$tmp/crun3" bpf-test-3 >>"$tmp/out" 2>&1 || rc2=$?
+	crun_ delete -f bpf-test-3 >/dev/null 2>&1
+	cat "$tmp/plain.out" "$tmp/hook3.err" >>"$tmp/out"
+	echo "exits: $rc1 $rc2" >>"$tmp/out"
+	[ $rc1 = 0 ] && [ "$(head -n 1 "$tmp/plain.out")" = 0 ] && [ -e "$ctr/crun2.ran" ] &&
+		[ $rc2 != 0 ] && [ ! -e "$ctr/crun3.ran" ] &&
+		grep -q 'unknown annotation org.kernel.bpf.delegate.map' "$tmp/out"
+}
+if ! command -v crun >/dev/null || [ -z "$busybox" ]; then
+	skip crun_container_uses_its_bpffs "no crun, busybox or oci_bundle.sh"
+	skip crun_annotations_decide "no crun, busybox or oci_bundle.sh"
+else
+	check crun_container_uses_its_bpffs crun_container_uses_its_bpffs
+	check crun_annotations_decide crun_annotations_decide
+fi
 
 # The cgroup scope.  A cgroup2 hierarchy (/sys/fs/cgroup, or one mounted
 # for the test), a cgroup for the containers with a child, and a sibling.
