@@ -34,15 +34,12 @@ use std::os::unix::net::UnixStream;
 
 use rustix::fs::{fstatfs, openat2, stat, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
-use rustix::mount::{
-    fsconfig_create, fsconfig_set_fd, fsconfig_set_flag, fsmount, fsopen, move_mount, FsMountFlags,
-    FsOpenFlags, MountAttrFlags, MoveMountFlags,
-};
+use rustix::mount::{move_mount, MoveMountFlags};
 
 use crate::{
-    exit, not_a_request, nothing_to_do, recv_byte, recv_fd, refused, say_error, scope_warning,
-    send_byte, send_fd, set_abilities, shown, usage, userns_not_ours, warn_scopes, Failure,
-    Instance, MaskArgs, Process, Res, Userns, BPF_FS_MAGIC,
+    consent, exit, make_instance, nothing_to_do, recv_byte, refused, say_error, scope_warning,
+    send_byte, shown, usage, userns_not_ours, warn_scopes, Failure, MaskArgs, Process, Res, Userns,
+    BPF_FS_MAGIC,
 };
 
 /// `PIDFD_GET_USER_NAMESPACE` (`include/uapi/linux/pidfd.h`, Linux 6.11):
@@ -132,7 +129,10 @@ pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
     }
     drop(theirs);
     drop(root);
-    let result = consent(&ours, &p, &ns, &ask);
+    let result = consent(&ours, ns.fd.as_fd(), &ask);
+    // The helper says when it has attached the instance, or fails (and says
+    // why on stderr).
+    let attached = result.is_ok() && recv_byte(&ours).is_ok();
     if result.is_err() {
         // The helper stops where it waits, creating nothing.
         let _ = send_byte(&ours, 1);
@@ -140,10 +140,10 @@ pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
     drop(ours);
     let helper_status = reap(child);
     let instance = match (result, helper_status) {
-        (Ok(i), Ok(0)) => i,
+        (Ok(i), Ok(0)) if attached => i,
         (Ok(i), status) => {
             // The helper failed after consent: the instance may exist
-            // unattached, or be attached; it delegates nothing.
+            // unattached, or be attached; it delegates nothing now.
             let _ = i.revoke();
             return Err(helper_failed(status, "; what it made was revoked"));
         }
@@ -212,26 +212,6 @@ fn helper_failed(status: Result<i32, Failure>, more: &str) -> Failure {
     }
 }
 
-/// The parent's side: consent for exactly the target's user namespace on
-/// the context the helper opened, then check the instance it made.
-fn consent(sock: &UnixStream, p: &Process, ns: &Userns, ask: &crate::Ask) -> Res<Instance> {
-    let fs = recv_fd(sock)?;
-    // `delegate_userns` first (it grants nothing and fails unless the
-    // context is of that namespace), then `delegate` (refused on anything
-    // but a new bpffs request), as `run` does.
-    fsconfig_set_fd(&fs, "delegate_userns", ns.fd.as_fd())
-        .map_err(|e| refused("delegate_userns", e, Some(fs.as_fd())))?;
-    fsconfig_set_flag(&fs, "delegate").map_err(|e| not_a_request(e, fs.as_fd()))?;
-    set_abilities(&fs, ask)?;
-    p.alive("consent was being given")?;
-    send_byte(sock, 0)?;
-    let mnt = recv_fd(sock)?;
-    let instance = Instance::take(&mnt, ns.fd.as_fd())?;
-    send_byte(sock, 0)?;
-    recv_byte(sock)?;
-    Ok(instance)
-}
-
 /// The helper's side; runs in the forked child.
 fn helper(sock: UnixStream, p: &Process, root: OwnedFd, mount: &str, replace: bool) -> Res<()> {
     // None of the operator's supplementary groups, and no core dump or
@@ -290,19 +270,7 @@ fn helper(sock: UnixStream, p: &Process, root: OwnedFd, mount: &str, replace: bo
             ),
         });
     }
-    let fs = fsopen("bpf", FsOpenFlags::FSOPEN_CLOEXEC)
-        .map_err(|e| refused("fsopen(\"bpf\")", e, None))?;
-    send_fd(&sock, fs.as_fd())?;
-    if recv_byte(&sock)? != 0 {
-        return Err(usage("the delegating side gave up".into()));
-    }
-    fsconfig_create(&fs).map_err(|e| refused("creating the bpffs", e, Some(fs.as_fd())))?;
-    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
-        .map_err(|e| refused("fsmount", e, Some(fs.as_fd())))?;
-    send_fd(&sock, mnt.as_fd())?;
-    if recv_byte(&sock)? != 0 {
-        return Err(usage("the delegating side refused the instance".into()));
-    }
+    let mnt = make_instance(&sock)?;
     move_mount(
         &mnt,
         "",

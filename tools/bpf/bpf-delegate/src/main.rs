@@ -155,6 +155,17 @@ Examples:
   bpf-delegate run --user 1000 --pid-file /run/ctr1.pid --cmds map_create \\
       --maps stack -- sleep infinity
 
+  # A running container a runtime made (crun, runc, LXC), by the pid of one
+  # of its processes: a helper joins its user and mount namespaces, and the
+  # bpffs is mounted at /sys/fs/bpf as the container sees it:
+  bpf-delegate attach --pid 1234 --cmds map_create --maps stack
+  # The same as an OCI createRuntime hook (config.json or podman's
+  # hooks.d), as the container's annotations org.kernel.bpf.delegate.cmds,
+  # .maps, .progs, .attachs, .mount and .replace ask; nothing without them:
+  #   \"hooks\": {\"createRuntime\": [{\"path\": \"/usr/local/bin/bpf-delegate\",
+  #                                \"args\": [\"bpf-delegate\", \"oci-hook\"]}]}
+  bpf-delegate oci-hook < state.json
+
   # cgroup programs, scoped to the container's own cgroup (a cgroup2
   # directory on the host, delegated to the container by cgroup v2 rules):
   # they attach there and below, nowhere else, and only with
@@ -997,21 +1008,7 @@ fn container(
     // SAFETY: as above.
     unsafe { unshare_unsafe(UnshareFlags::NEWNS) }
         .map_err(|e| refused("unshare(CLONE_NEWNS)", e, None))?;
-    let fs = fsopen("bpf", FsOpenFlags::FSOPEN_CLOEXEC)
-        .map_err(|e| refused("fsopen(\"bpf\")", e, None))?;
-    send_fd(&sock, fs.as_fd())?;
-    if recv_byte(&sock)? != 0 {
-        return Err(usage("the delegating side refused".into()));
-    }
-    fsconfig_create(&fs).map_err(|e| refused("creating the bpffs", e, Some(fs.as_fd())))?;
-    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
-        .map_err(|e| refused("fsmount", e, Some(fs.as_fd())))?;
-    // The delegating side keeps a handle on this very instance before anyone
-    // can reach it through a path.
-    send_fd(&sock, mnt.as_fd())?;
-    if recv_byte(&sock)? != 0 {
-        return Err(usage("the delegating side refused the instance".into()));
-    }
+    let mnt = make_instance(&sock)?;
     fs::create_dir_all(mount).map_err(|e| usage(format!("{mount}: {e}")))?;
     move_mount(
         &mnt,
@@ -1025,6 +1022,30 @@ fn container(
     drop(sock);
     let err = session::exec(command, pty.map(session::Pty::into_command_side));
     Err(usage(format!("{}: {err}", command[0].to_string_lossy())))
+}
+
+/// The container's side of the exchange with [`consent`]: opens a bpffs
+/// context (in the caller's user and mount namespaces), hands it over, and
+/// once consent is given creates the instance and hands its mount over;
+/// returns the mount, not attached anywhere yet, once the delegating side
+/// has taken it.
+fn make_instance(sock: &UnixStream) -> Res<OwnedFd> {
+    let fs = fsopen("bpf", FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(|e| refused("fsopen(\"bpf\")", e, None))?;
+    send_fd(sock, fs.as_fd())?;
+    if recv_byte(sock)? != 0 {
+        return Err(usage("the delegating side refused".into()));
+    }
+    fsconfig_create(&fs).map_err(|e| refused("creating the bpffs", e, Some(fs.as_fd())))?;
+    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
+        .map_err(|e| refused("fsmount", e, Some(fs.as_fd())))?;
+    // The delegating side keeps a handle on this very instance before anyone
+    // can reach it through a path.
+    send_fd(sock, mnt.as_fd())?;
+    if recv_byte(sock)? != 0 {
+        return Err(usage("the delegating side refused the instance".into()));
+    }
+    Ok(mnt)
 }
 
 fn write_map(pid: i32, file: &str, text: &str) -> Res<()> {
@@ -1244,14 +1265,21 @@ fn delegate(
     write_map(pid, "uid_map", &format!("0 {uid} 1"))?;
     write_map(pid, "gid_map", &format!("0 {gid} 1"))?;
     send_byte(sock, 0)?;
+    let userns = fs::File::open(format!("/proc/{pid}/ns/user"))
+        .map_err(|e| usage(format!("user namespace: {e}")))?;
+    consent(sock, userns.as_fd(), ask)
+}
+
+/// The delegating side of the exchange with a container's side
+/// ([`make_instance`]): consent on the context it sends for `userns` only,
+/// then take the mount of the instance it made before it is attached.
+fn consent(sock: &UnixStream, userns: BorrowedFd<'_>, ask: &Ask) -> Res<Instance> {
     let fs = recv_fd(sock)?;
     // Nothing that grants is written before two checks passed.
     // `delegate_userns` records nothing and fails unless the context is of
-    // the child's user namespace, so `delegate` is never set on a context of
-    // a namespace nobody checked (a flag that cannot be taken back).
-    let userns = fs::File::open(format!("/proc/{pid}/ns/user"))
-        .map_err(|e| usage(format!("user namespace: {e}")))?;
-    fsconfig_set_fd(&fs, "delegate_userns", userns.as_fd())
+    // that user namespace, so `delegate` is never set on a context of a
+    // namespace nobody checked (a flag that cannot be taken back).
+    fsconfig_set_fd(&fs, "delegate_userns", userns)
         .map_err(|e| refused("delegate_userns", e, Some(fs.as_fd())))?;
     // `delegate` next: the kernel refuses it on anything but a new bpffs
     // request, so a container cannot send a reconfigure context of its own
@@ -1260,7 +1288,7 @@ fn delegate(
     set_abilities(&fs, ask)?;
     send_byte(sock, 0)?;
     let mnt = recv_fd(sock)?;
-    let instance = Instance::take(&mnt, userns.as_fd())?;
+    let instance = Instance::take(&mnt, userns)?;
     send_byte(sock, 0)?;
     Ok(instance)
 }

@@ -596,8 +596,9 @@ busybox=$(command -v busybox)
 
 # The container creates a map, loads BTF and a program through its token
 # and bpffs fd, is refused a queue map, and the host sees that refusal by
-# the container's pid; 'reset --pid' takes all of it from the token and fd
-# the container holds.  'crun run' leaves no container behind.
+# the container's pid; 'set --pid' narrows it to queue maps and 'reset
+# --pid' takes the rest, from the token and fd the container holds.  'crun
+# run' leaves no container behind.
 crun_container_uses_its_bpffs() {
 	: >"$tmp/out"
 	p=org.kernel.bpf.delegate
@@ -610,11 +611,13 @@ crun_container_uses_its_bpffs() {
 	cpid=$(crun_ state bpf-test-1 | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p')
 	echo "container pid: $cpid" >>"$tmp/out"
 	"$tool" show --pid "$cpid" >"$tmp/show" 2>&1
-	"$tool" reset --pid "$cpid" >>"$tmp/out" 2>&1 || return 1
+	"$tool" set --pid "$cpid" --cmds map_create --maps queue >"$tmp/narrowed" 2>&1 &&
+		"$tool" reset --pid "$cpid" >>"$tmp/out" 2>&1 || return 1
 	mkdir "$ctr/crun.rev"
 	wait "$runner" || return 1
-	cat "$tmp/show" >>"$tmp/out"
-	grep -q 'after revocation, token: bpf_map_create(stack): Operation not permitted' "$tmp/out" &&
+	cat "$tmp/show" "$tmp/narrowed" >>"$tmp/out"
+	[ "$(grep -c '^# after revocation, .*: Operation not permitted' "$tmp/out")" = 4 ] &&
+		grep -q 'each delegating delegate_cmds=map_create delegate_maps=queue;' "$tmp/narrowed" &&
 		grep -q ': 1 live, 0 pending' "$tmp/show" &&
 		grep -q 'map_create of queue: maps does not delegate queue' "$tmp/show" &&
 		! crun_ state bpf-test-1 >/dev/null 2>&1
