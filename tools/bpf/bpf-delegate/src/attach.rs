@@ -31,10 +31,12 @@
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
 use rustix::fs::{fstatfs, openat2, stat, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use rustix::mount::{move_mount, MoveMountFlags};
+use rustix::net::sockopt::{set_socket_timeout, Timeout};
 
 use crate::{
     consent, exit, make_instance, nothing_to_do, recv_byte, refused, say_error, scope_warning,
@@ -49,7 +51,8 @@ const PIDFD_GET_USER_NAMESPACE: libc::c_ulong = (0xff << 8) | 9;
 /// What `attach` was asked.
 pub struct AttachArgs<'a> {
     pub masks: &'a MaskArgs,
-    pub pid: u32,
+    /// The target, held by its pidfd from the start.
+    pub process: Process,
     pub mount: &'a str,
     pub replace: bool,
 }
@@ -97,14 +100,36 @@ fn own_mount_namespace(p: &Process) -> Res<()> {
     Ok(())
 }
 
+/// Refuses a mount point that is not absolute or has a `.` or `..`
+/// component: it is looked up in the container's root, and under its
+/// rootfs before the runtime pivots (oci-hook), where `..` would climb out
+/// of the rootfs into the rest of the tree.
+pub fn plain_mount_path(mount: &str) -> Res<()> {
+    if !mount.starts_with('/') || mount.split('/').any(|c| c == "." || c == "..") {
+        return Err(usage(format!(
+            "mount point {mount:?}: give an absolute path without . or .. components"
+        )));
+    }
+    Ok(())
+}
+
+/// How long the tool waits for the helper at each step: a stopped helper
+/// (the container can signal it) must not hang the tool, or the runtime
+/// that runs it as a hook.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
     let (ask, _cgroup) = a.masks.abilities()?;
+    plain_mount_path(a.mount)?;
     warn_scopes([scope_warning(&ask.masks, ask.scope.unwrap_or(0))]);
-    let p = Process::open(a.pid)?;
-    let ns = userns_of(&p)?;
-    own_mount_namespace(&p)?;
+    let p = &a.process;
+    let pid = p.pid;
+    let ns = userns_of(p)?;
+    own_mount_namespace(p)?;
     let root = p.root()?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| usage(format!("socketpair: {e}")))?;
+    set_socket_timeout(&ours, Timeout::Recv, Some(HELPER_TIMEOUT))
+        .map_err(|e| refused("SO_RCVTIMEO", e, None))?;
     // SAFETY: the child only makes system calls and exits; it never returns
     // into code that assumes other threads (this program has none).
     let child = unsafe { libc::fork() };
@@ -113,12 +138,12 @@ pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
     }
     if child == 0 {
         drop(ours);
-        let code = match helper(theirs, &p, root, a.mount, a.replace) {
+        let code = match helper(theirs, p, root, a.mount, a.replace) {
             Ok(()) => 0,
             Err(f) => {
                 say_error(&format!(
                     "bpf-delegate (helper in pid {}'s namespaces): {}",
-                    a.pid, f.msg
+                    pid, f.msg
                 ));
                 f.code
             }
@@ -157,7 +182,7 @@ pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
         return Err(nothing_to_do(format!(
             "process {} exited while its bpffs was being attached; the \
              instance was revoked",
-            a.pid
+            pid
         )));
     }
     let what = shown(&ask.after(0));
@@ -167,14 +192,14 @@ pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
          namespace {}: {}\nnarrow, revoke or show it with: bpf-delegate \
          set|reset|show --pid {}",
         a.mount,
-        a.pid,
+        pid,
         ns.name,
         if what.is_empty() {
             "delegate (nothing delegated)".to_string()
         } else {
             format!("delegate{what}")
         },
-        a.pid
+        pid
     );
     Ok(0)
 }
@@ -239,14 +264,35 @@ fn helper(sock: UnixStream, p: &Process, root: OwnedFd, mount: &str, replace: bo
         let e = Errno::from_raw_os_error(e.raw_os_error().unwrap_or(0));
         return Err(refused("joining its user and mount namespaces", e, None));
     }
-    // Be the container's root where it has one: the instance's files and the
-    // mount are then its own (failing that, the helper's uid is unmapped and
-    // shows as the overflow uid, which changes nothing the kernel checks).
+    // Be the container's root where it maps one (gid and uid 0): the
+    // instance is then its own.  Without such a mapping the helper stays
+    // unmapped in it (the overflow ids), which the kernel's checks ignore;
+    // a gid without its uid is refused rather than half done.
     // SAFETY: as above.
+    if unsafe { libc::setresgid(0, 0, 0) } == 0 && unsafe { libc::setresuid(0, 0, 0) } != 0 {
+        return Err(usage(format!(
+            "becoming the container's root: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // A change of credentials resets the dumpable flag to fs.suid_dumpable:
+    // set it again, and keep none of the operator's fds but stderr.
+    // SAFETY: as above; the fds replaced are this process's own.
     unsafe {
-        if libc::setresgid(0, 0, 0) == 0 {
-            libc::setresuid(0, 0, 0);
+        if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
+            return Err(usage(format!(
+                "prctl(PR_SET_DUMPABLE): {}",
+                std::io::Error::last_os_error()
+            )));
         }
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        if null < 0 || libc::dup2(null, 0) < 0 || libc::dup2(null, 1) < 0 {
+            return Err(usage(format!(
+                "/dev/null for fds 0 and 1: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        libc::close(null);
     }
     // The mount point, in the container's root as its processes see it, with
     // no symlink or magic link followed (the container owns that tree).
@@ -280,4 +326,27 @@ fn helper(sock: UnixStream, p: &Process, root: OwnedFd, mount: &str, replace: bo
     )
     .map_err(|e| refused(&format!("mounting at {mount}"), e, None))?;
     send_byte(&sock, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_paths_are_plain() {
+        for ok in ["/sys/fs/bpf", "/", "/a//b", "/run/bpf/"] {
+            assert!(plain_mount_path(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "sys/fs/bpf",
+            "/../etc",
+            "/a/../b",
+            "/a/./b",
+            "/a/..",
+            "",
+            "./x",
+        ] {
+            assert!(plain_mount_path(bad).is_err(), "{bad}");
+        }
+    }
 }

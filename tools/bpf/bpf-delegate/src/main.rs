@@ -162,9 +162,11 @@ Examples:
   # The same as an OCI createRuntime hook (config.json or podman's
   # hooks.d), as the container's annotations org.kernel.bpf.delegate.cmds,
   # .maps, .progs, .attachs, .mount and .replace ask; nothing without them:
+  # The hook's own arguments are the most any annotation gets:
   #   \"hooks\": {\"createRuntime\": [{\"path\": \"/usr/local/bin/bpf-delegate\",
-  #                                \"args\": [\"bpf-delegate\", \"oci-hook\"]}]}
-  bpf-delegate oci-hook < state.json
+  #     \"args\": [\"bpf-delegate\", \"oci-hook\", \"--cmds\", \"map_create\",
+  #              \"--maps\", \"stack,queue\"]}]}
+  bpf-delegate oci-hook --cmds map_create --maps stack,queue < state.json
 
   # cgroup programs, scoped to the container's own cgroup (a cgroup2
   # directory on the host, delegated to the container by cgroup v2 rules):
@@ -255,8 +257,13 @@ enum Cmd {
     /// As an OCI runtime hook (createRuntime in crun or runc, podman's
     /// hooks.d): read the container's state from stdin and attach a bpffs
     /// to it as its annotations ask (org.kernel.bpf.delegate.cmds, .maps,
-    /// .progs, .attachs, .mount, .replace); nothing without them.
-    OciHook,
+    /// .progs, .attachs, .mount, .replace); nothing without them.  The
+    /// hook's own --cmds, --maps, --progs and --attachs are the most it
+    /// grants: an annotation asking beyond them fails the hook.
+    OciHook {
+        #[command(flatten)]
+        max: MaskArgs,
+    },
     /// Replace what a mounted bpffs, or every bpffs of a user namespace,
     /// delegates: the masks, and the cgroup scope only with --cgroup
     /// (without it each instance keeps the scope it has).
@@ -2945,13 +2952,15 @@ fn main() -> ExitCode {
             mount,
             replace,
             masks,
-        } => attach::attach(&attach::AttachArgs {
-            masks,
-            pid: *pid,
-            mount,
-            replace: *replace,
+        } => Process::open(*pid).and_then(|process| {
+            attach::attach(&attach::AttachArgs {
+                masks,
+                process,
+                mount,
+                replace: *replace,
+            })
         }),
-        Cmd::OciHook => oci::hook(),
+        Cmd::OciHook { max } => oci::hook(max),
         Cmd::Set { target, masks } => masks
             .abilities()
             .and_then(|(o, cgroup)| set(target, &o, cgroup.as_ref())),

@@ -20,6 +20,13 @@
 //! unknown annotation under the prefix, or an unknown name in one, fails the
 //! hook, and with it the container (a hook's failure is fatal in OCI).
 //!
+//! Annotations are the word of whoever starts the container (`podman run
+//! --annotation`, a pod's spec), not the operator's.  So the hook's own
+//! arguments, which the operator writes into hooks.d or config.json, are
+//! the most it grants: `oci-hook --cmds ... --maps ... --progs ...
+//! --attachs ...`, and an annotation that asks for a type outside them
+//! fails the hook.  Without them it grants nothing.
+//!
 //! As a `createRuntime` hook the container's process has not pivoted into
 //! its root yet: the mount point is then the container's root (`root.path`
 //! of the bundle's config.json) followed by the mount annotation, resolved
@@ -30,11 +37,12 @@
 use std::fs;
 use std::io::Read;
 
-use rustix::fs::{fstat, openat2, Mode, OFlags, ResolveFlags};
+use rustix::fs::{fstat, open, openat2, FileType, Mode, OFlags, ResolveFlags};
 use serde_json::Value;
 
-use crate::attach::{attach, AttachArgs};
-use crate::{usage, MaskArgs, Process, Res};
+use crate::attach::{attach, plain_mount_path, AttachArgs};
+use crate::{refused, usage, MaskArgs, Process, Res};
+use bpf_delegation_host::policy::{Field, Masks};
 
 /// The annotations' common prefix.
 pub const PREFIX: &str = "org.kernel.bpf.delegate.";
@@ -148,7 +156,56 @@ fn mount_point(p: &Process, rootfs: &str, mount: &str) -> Res<String> {
     ))
 }
 
-pub fn hook() -> Res<u8> {
+/// Refuses what `asked` has beyond `max` (the hook's arguments), naming the
+/// annotation.
+pub fn within(asked: &Masks, max: &Masks) -> Result<(), String> {
+    for f in Field::ALL {
+        let beyond = asked.get(f) & !max.get(f);
+        if beyond != 0 {
+            return Err(format!(
+                "annotation {PREFIX}{} asks for more than this hook grants (its \
+                 --{} argument; bits {beyond:#x} are beyond it)",
+                f.name(),
+                f.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// At most this much of config.json is read.
+const CONFIG_MAX: u64 = 4 << 20;
+
+/// Reads the bundle's config.json: a regular file (not through a symlink
+/// at its last component, never a FIFO or device), up to [`CONFIG_MAX`].
+fn read_config(file: &str) -> Res<String> {
+    let fd = open(
+        file,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| refused(file, e, None))?;
+    let st = fstat(&fd).map_err(|e| refused(file, e, None))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(usage(format!("{file}: not a regular file")));
+    }
+    let mut text = String::new();
+    fs::File::from(fd)
+        .take(CONFIG_MAX)
+        .read_to_string(&mut text)
+        .map_err(|e| usage(format!("{file}: {e}")))?;
+    Ok(text)
+}
+
+pub fn hook(max: &MaskArgs) -> Res<u8> {
+    if max.cgroup.is_some() {
+        return Err(usage(
+            "oci-hook takes no --cgroup: a container's cgroup scope is not \
+             implemented for hooks yet"
+                .into(),
+        ));
+    }
+    let max = max.masks()?;
     let mut text = String::new();
     std::io::stdin()
         .take(STATE_MAX)
@@ -159,6 +216,14 @@ pub fn hook() -> Res<u8> {
     let Some(a) = asked(&state).map_err(usage)? else {
         return Ok(0);
     };
+    let masks = MaskArgs {
+        cmds: a.cmds,
+        maps: a.maps,
+        progs: a.progs,
+        attachs: a.attachs,
+        cgroup: None,
+    };
+    within(&masks.masks()?, &max).map_err(usage)?;
     let pid = state
         .get("pid")
         .and_then(Value::as_u64)
@@ -168,8 +233,7 @@ pub fn hook() -> Res<u8> {
         .get("bundle")
         .and_then(Value::as_str)
         .ok_or_else(|| usage("the OCI state has no bundle".into()))?;
-    let config = fs::read_to_string(format!("{bundle}/config.json"))
-        .map_err(|e| usage(format!("{bundle}/config.json: {e}")))?;
+    let config = read_config(&format!("{bundle}/config.json"))?;
     let config: Value =
         serde_json::from_str(&config).map_err(|e| usage(format!("{bundle}/config.json: {e}")))?;
     let rootfs = root_path(bundle, &config).map_err(usage)?;
@@ -180,19 +244,13 @@ pub fn hook() -> Res<u8> {
         .to_string_lossy()
         .into_owned();
     let mount = a.mount.as_deref().unwrap_or("/sys/fs/bpf");
+    plain_mount_path(mount)?;
     let p = Process::open(pid)?;
     let at = mount_point(&p, &rootfs, mount)?;
-    drop(p);
-    let masks = MaskArgs {
-        cmds: a.cmds,
-        maps: a.maps,
-        progs: a.progs,
-        attachs: a.attachs,
-        cgroup: None,
-    };
+
     attach(&AttachArgs {
         masks: &masks,
-        pid,
+        process: p,
         mount: &at,
         replace: a.replace,
     })
@@ -252,6 +310,26 @@ mod tests {
         let e = asked(&state(r#"{"org.kernel.bpf.delegate.replace":"yes"}"#)).unwrap_err();
         assert!(e.contains("not true or false"), "{e}");
         assert!(asked(&state("[]")).is_err());
+    }
+
+    #[test]
+    fn annotations_stay_within_the_hooks_arguments() {
+        let max = Masks {
+            cmds: 0b11,
+            maps: 0b100,
+            ..Masks::default()
+        };
+        assert!(within(&Masks::default(), &max).is_ok());
+        assert!(within(&max, &max).is_ok());
+        let over = Masks { maps: 0b110, ..max };
+        let e = within(&over, &max).unwrap_err();
+        assert!(
+            e.contains("org.kernel.bpf.delegate.maps asks for more"),
+            "{e}"
+        );
+        assert!(e.contains("bits 0x2 are beyond"), "{e}");
+        let over = Masks { progs: 1, ..max };
+        assert!(within(&over, &Masks::default()).is_err());
     }
 
     #[test]

@@ -553,7 +553,8 @@ check attach_refuses_the_hosts_namespaces attach_refuses_the_hosts_namespaces
 # unshare here, no runtime) is in its namespaces but has not pivoted into
 # the bundle's root yet, so the instance goes to ROOTFS/sys/fs/bpf.  A state
 # without the annotations gets nothing; an unknown annotation or name fails
-# the hook (which fails the container).
+# the hook (which fails the container), as do an annotation asking for more
+# than the hook's own arguments grant and a mount point with "..".
 oci_hook_attaches_as_annotated() {
 	: >"$tmp/out"
 	bundle=$tmp/bundle
@@ -567,20 +568,29 @@ oci_hook_attaches_as_annotated() {
 			"$apid" "$bundle" "$1"
 	}
 	p=org.kernel.bpf.delegate
-	rc1=0 rc2=0 rc3=0 rc4=0
-	state '"org.opencontainers.image.os": "linux"' | "$tool" oci-hook >"$tmp/hook0" 2>&1 || rc1=$?
-	state "\"$p.map\": \"stack\"" | "$tool" oci-hook >>"$tmp/out" 2>&1 || rc2=$?
-	state "\"$p.maps\": \"stack,hsah\"" | "$tool" oci-hook >>"$tmp/out" 2>&1 || rc3=$?
+	# The operator's word: the most the hook grants.
+	hook() {
+		"$tool" oci-hook --cmds map_create,btf_load,prog_load --maps stack,queue \
+			--progs socket_filter --attachs cgroup_inet_ingress
+	}
+	rc1=0 rc2=0 rc3=0 rc4=0 rc5=0 rc6=0
+	state '"org.opencontainers.image.os": "linux"' | hook >"$tmp/hook0" 2>&1 || rc1=$?
+	state "\"$p.map\": \"stack\"" | hook >>"$tmp/out" 2>&1 || rc2=$?
+	state "\"$p.maps\": \"stack,hsah\"" | hook >>"$tmp/out" 2>&1 || rc3=$?
+	state "\"$p.maps\": \"stack,hash\"" | hook >>"$tmp/out" 2>&1 || rc5=$?
+	state "\"$p.maps\": \"stack\", \"$p.mount\": \"/sys/../tmp\"" | hook >>"$tmp/out" 2>&1 || rc6=$?
 	mounted_before=$(grep -c " $bundle/rootfs/sys/fs/bpf " "/proc/$apid/mountinfo")
 	state "\"$p.cmds\": \"map_create,btf_load,prog_load\", \"$p.maps\": \"stack\", \"$p.progs\": \"socket_filter\", \"$p.attachs\": \"cgroup_inet_ingress\"" |
-		"$tool" oci-hook >"$tmp/hook.out" 2>&1 || rc4=$?
+		hook >"$tmp/hook.out" 2>&1 || rc4=$?
 	cat "$tmp/hook0" "$tmp/hook.out" >>"$tmp/out"
-	echo "exits: $rc1 $rc2 $rc3 $rc4; mounted before: $mounted_before" >>"$tmp/out"
+	echo "exits: $rc1 $rc2 $rc3 $rc4 $rc5 $rc6; mounted before: $mounted_before" >>"$tmp/out"
 	touch "$ctr/oci.go"
 	wait "$runner" || return 1
-	[ "$rc1 $rc2 $rc3 $rc4" = "0 2 2 0" ] && [ "$mounted_before" = 0 ] && [ ! -s "$tmp/hook0" ] &&
+	[ "$rc1 $rc2 $rc3 $rc4 $rc5 $rc6" = "0 2 2 0 2 2" ] && [ "$mounted_before" = 0 ] && [ ! -s "$tmp/hook0" ] &&
 		grep -q "unknown annotation $p.map (known:" "$tmp/out" &&
 		grep -q "unknown name 'hsah'" "$tmp/out" &&
+		grep -q "annotation $p.maps asks for more than this hook grants" "$tmp/out" &&
+		grep -q 'mount point "/sys/../tmp": give an absolute path without . or .. components' "$tmp/out" &&
 		grep -q "^attached a bpffs at $bundle/rootfs/sys/fs/bpf in the mount namespace of process $apid" "$tmp/hook.out"
 }
 check oci_hook_attaches_as_annotated oci_hook_attaches_as_annotated

@@ -5,7 +5,8 @@
 # and gids mapped to 100000-165535, its root with CAP_BPF, CAP_NET_ADMIN and
 # CAP_PERFMON in its user namespace only, the host's /usr and DIR bound
 # read-only (at /usr and /t) and SHARED read-write (at /x), and TOOL's
-# 'oci-hook' as its createRuntime hook.  ANNOTATIONS are JSON members (the
+# 'oci-hook' as its createRuntime hook, granting at most map_create,
+# btf_load and prog_load of stack and queue maps and socket filters.  ANNOTATIONS are JSON members (the
 # hook's org.kernel.bpf.delegate.* among them), or nothing.
 #   oci_bundle.sh BUNDLE TOOL DIR SHARED COMMAND [ANNOTATIONS]
 set -e
@@ -38,7 +39,9 @@ cat >"$bundle/config.json" <<EOF
   {"destination": "/t", "type": "bind", "source": "$dir", "options": ["rbind", "ro"]},
   {"destination": "/x", "type": "bind", "source": "$shared", "options": ["rbind"]}
  ],
- "hooks": {"createRuntime": [{"path": "$tool", "args": ["bpf-delegate", "oci-hook"]}]},
+ "hooks": {"createRuntime": [{"path": "$tool", "args": ["bpf-delegate", "oci-hook",
+   "--cmds", "map_create,btf_load,prog_load", "--maps", "stack,queue",
+   "--progs", "socket_filter", "--attachs", "cgroup_inet_ingress"]}]},
  "annotations": {$annotations},
  "linux": {
   "namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "user"}, {"type": "uts"}, {"type": "network"}],
