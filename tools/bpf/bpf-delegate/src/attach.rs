@@ -39,9 +39,9 @@ use rustix::mount::{move_mount, MoveMountFlags};
 use rustix::net::sockopt::{set_socket_timeout, Timeout};
 
 use crate::{
-    consent, exit, make_instance, nothing_to_do, recv_byte, refused, say_error, scope_warning,
-    send_byte, shown, usage, userns_not_ours, warn_scopes, Failure, MaskArgs, Process, Res, Userns,
-    BPF_FS_MAGIC,
+    consent, drop_groups, exit, make_instance, nothing_to_do, recv_byte, refused, say_error,
+    scope_warning, send_byte, session, shown, usage, userns_not_ours, warn_scopes, Failure,
+    MaskArgs, Process, Res, Userns, BPF_FS_MAGIC,
 };
 
 /// `PIDFD_GET_USER_NAMESPACE` (`include/uapi/linux/pidfd.h`, Linux 6.11):
@@ -163,7 +163,7 @@ pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
         let _ = send_byte(&ours, 1);
     }
     drop(ours);
-    let helper_status = reap(child);
+    let helper_status = session::reap(child).map(session::exit_code);
     let instance = match (result, helper_status) {
         (Ok(i), Ok(0)) if attached => i,
         (Ok(i), status) => {
@@ -204,27 +204,9 @@ pub fn attach(a: &AttachArgs<'_>) -> Res<u8> {
     Ok(0)
 }
 
-/// Waits for the helper: its exit status, or the signal that ended it
-/// (as 128 + signal).
-fn reap(child: libc::pid_t) -> Result<i32, Failure> {
-    let mut status = 0;
-    // SAFETY: waiting for our own child; `status` is a valid out-pointer.
-    while unsafe { libc::waitpid(child, &mut status, 0) } < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(usage(format!("waiting for the helper: {e}")));
-        }
-    }
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    })
-}
-
-fn helper_failed(status: Result<i32, Failure>, more: &str) -> Failure {
+fn helper_failed(status: Res<u8>, more: &str) -> Failure {
     let code = match &status {
-        Ok(c) if *c == i32::from(exit::USAGE) => exit::USAGE,
+        Ok(exit::USAGE) => exit::USAGE,
         _ => exit::REFUSED,
     };
     let how = match status {
@@ -237,25 +219,27 @@ fn helper_failed(status: Result<i32, Failure>, more: &str) -> Failure {
     }
 }
 
-/// The helper's side; runs in the forked child.
-fn helper(sock: UnixStream, p: &Process, root: OwnedFd, mount: &str, replace: bool) -> Res<()> {
-    // None of the operator's supplementary groups, and no core dump or
-    // ptrace by anyone who could otherwise reach a process in the
-    // container's user namespace.
-    // SAFETY: plain system calls on this single-threaded process.
-    if unsafe { libc::setgroups(0, std::ptr::null()) } != 0 {
-        return Err(usage(format!(
-            "dropping the supplementary groups: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    // SAFETY: as above.
+/// Makes this process undumpable: no core dump, and no ptrace but by a
+/// task with CAP_SYS_PTRACE over the user namespace its memory was made in
+/// (the initial one).
+fn undumpable() -> Res<()> {
+    // SAFETY: prctl(2) on this process, no pointers.
     if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
         return Err(usage(format!(
             "prctl(PR_SET_DUMPABLE): {}",
             std::io::Error::last_os_error()
         )));
     }
+    Ok(())
+}
+
+/// The helper's side; runs in the forked child.
+fn helper(sock: UnixStream, p: &Process, root: OwnedFd, mount: &str, replace: bool) -> Res<()> {
+    // None of the operator's supplementary groups, and no core dump or
+    // ptrace by anyone who could otherwise reach a process in the
+    // container's user namespace.
+    drop_groups()?;
+    undumpable()?;
     // Both namespaces at once, of the process the pidfd holds: if it has
     // exited, this fails (ESRCH) rather than join whatever its pid names now.
     // SAFETY: setns() on this single-threaded process, with a pidfd it owns.
@@ -277,14 +261,9 @@ fn helper(sock: UnixStream, p: &Process, root: OwnedFd, mount: &str, replace: bo
     }
     // A change of credentials resets the dumpable flag to fs.suid_dumpable:
     // set it again, and keep none of the operator's fds but stderr.
-    // SAFETY: as above; the fds replaced are this process's own.
+    undumpable()?;
+    // SAFETY: plain system calls; the fds replaced are this process's own.
     unsafe {
-        if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
-            return Err(usage(format!(
-                "prctl(PR_SET_DUMPABLE): {}",
-                std::io::Error::last_os_error()
-            )));
-        }
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
         if null < 0 || libc::dup2(null, 0) < 0 || libc::dup2(null, 1) < 0 {
             return Err(usage(format!(

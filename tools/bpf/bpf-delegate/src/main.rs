@@ -982,15 +982,7 @@ fn container(
     session::new_session()?;
     // None of the invoker's supplementary groups: once the user namespace
     // denies setgroups(2), the container could not drop them itself.
-    // SAFETY: plain system calls on this single-threaded process.
-    if unsafe { libc::setgroups(0, std::ptr::null()) } != 0
-        && unsafe { libc::getgroups(0, std::ptr::null_mut()) } != 0
-    {
-        return Err(usage(format!(
-            "dropping the supplementary groups: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
+    drop_groups()?;
     if let Some((uid, gid)) = user {
         // Become the unprivileged user who owns the container.
         // SAFETY: as above.
@@ -1053,6 +1045,21 @@ fn make_instance(sock: &UnixStream) -> Res<OwnedFd> {
         return Err(usage("the delegating side refused the instance".into()));
     }
     Ok(mnt)
+}
+
+/// Drops every supplementary group of this (single-threaded, forked)
+/// process; fine if it had none to drop.
+fn drop_groups() -> Res<()> {
+    // SAFETY: plain system calls on this single-threaded process.
+    if unsafe { libc::setgroups(0, std::ptr::null()) } != 0
+        && unsafe { libc::getgroups(0, std::ptr::null_mut()) } != 0
+    {
+        return Err(usage(format!(
+            "dropping the supplementary groups: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
 }
 
 fn write_map(pid: i32, file: &str, text: &str) -> Res<()> {
@@ -1192,11 +1199,7 @@ fn run(a: &RunArgs<'_>) -> Res<u8> {
     let revoked = instance.revoke();
     let status = status?;
     revoked?;
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status) as u8
-    } else {
-        128u8.wrapping_add(libc::WTERMSIG(status) as u8)
-    })
+    Ok(session::exit_code(status))
 }
 
 /// A reconfigure context of exactly the instance the command's container

@@ -541,8 +541,18 @@ pub fn supervise(pid: libc::pid_t, pidfd: &OwnedFd, pty: Option<&Pty>) -> Res<li
     reap(pid)
 }
 
-/// The wait status of our child `pid`, which has exited.
-fn reap(pid: libc::pid_t) -> Res<libc::c_int> {
+/// A wait status as a shell gives it: the exit status, or 128 + the
+/// signal that ended the process.
+pub fn exit_code(status: libc::c_int) -> u8 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status) as u8
+    } else {
+        128u8.wrapping_add(libc::WTERMSIG(status) as u8)
+    }
+}
+
+/// The wait status of our child `pid`, once it has exited.
+pub fn reap(pid: libc::pid_t) -> Res<libc::c_int> {
     let mut status = 0;
     loop {
         // SAFETY: waiting for our own child.
