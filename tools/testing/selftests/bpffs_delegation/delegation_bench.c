@@ -20,6 +20,12 @@
  *
  * Output: "bench ..." and "scale ..." lines of key=value for scripts, then a
  * table for people.  Exits non-zero when an operation fails.
+ *
+ * Trace marks (-T): after the timed rounds, one more create+close of each op
+ * in each case, whose bpf() call passes TRACE_MARK + case as its size (the
+ * attr padded with zeros, which the kernel accepts), so that a debugger
+ * attached to the VM (scripts/insn-trace.sh) can stop on exactly that call
+ * and count the instructions it executes, function by function.
  */
 #include "delegation_util.h"	/* first: it defines _GNU_SOURCE */
 #include <getopt.h>
@@ -47,7 +53,7 @@ static int rounds = 15, iters = 100, warmup = 1, scale_count = 1000;
 static int expect_fd;		/* the bpffs-fd case must work */
 static enum mode mode = MODE_DELEGATE, scale_modes[2] = { MODE_DELEGATE };
 static int nr_scale_modes = 1;
-static bool skip_paths, skip_scale;
+static bool skip_paths, skip_scale, trace_marks;
 static const char *dump_path;	/* every sample, for a closer look */
 
 /* Per-iteration times, [case][op][round * iters + i], shared with the child. */
@@ -72,7 +78,17 @@ static uint64_t *slot(int c, int op, int round)
  * alignment, which on the stack moves with the size of the environment and
  * the arguments, and so would differ from run to run and kernel to kernel.
  */
-static _Alignas(64) union bpf_attr op_attr;
+enum { TRACE_MARK = 512 };
+
+static _Alignas(64) union {
+	union bpf_attr attr;
+	char pad[TRACE_MARK + NR_CASES];	/* zeros past the attr */
+} op_buf;
+
+/* The size the next do_op() passes to bpf(): the attr's, or a trace mark. */
+static unsigned int op_size = sizeof(union bpf_attr);
+
+_Static_assert(sizeof(union bpf_attr) < TRACE_MARK, "a trace mark must not be a real size");
 
 static _Alignas(64) struct {
 	struct btf_header hdr;
@@ -106,7 +122,7 @@ static _Alignas(64) const char prog_license[8] = "GPL";
  */
 static int do_op(int op, int token)
 {
-	union bpf_attr *attr = &op_attr;
+	union bpf_attr *attr = &op_buf.attr;
 	int fd, cmd;
 
 	memset(attr, 0, sizeof(*attr));
@@ -143,11 +159,22 @@ static int do_op(int op, int token)
 		}
 		break;
 	}
-	fd = sys_bpf(cmd, attr);
+	fd = syscall(__NR_bpf, cmd, attr, op_size);
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	return 0;
+}
+
+/* One op, marked for a tracer as case @c (see -T). */
+static int do_marked_op(int op, int token, int c)
+{
+	int err;
+
+	op_size = TRACE_MARK + c;
+	err = do_op(op, token);
+	op_size = sizeof(union bpf_attr);
+	return err;
 }
 
 /* Time @n iterations of @op into @out. Returns 0 or the first -errno. */
@@ -260,7 +287,7 @@ static int child_main(int sock, void *arg)
 			break;
 		case REQ_PROBE:	/* one op through case q.a; the errno is the answer */
 			fd = q.a == CASE_TOKEN ? main_in.token : main_in.root;
-			r.ret = do_op(q.b, fd);
+			r.ret = q.c ? do_marked_op(q.b, fd, q.a) : do_op(q.b, fd);
 			break;
 		case REQ_RUN:	/* case q.a, op q.b, round q.c */
 			fd = q.a == CASE_TOKEN ? main_in.token : main_in.root;
@@ -592,6 +619,25 @@ static int bench_paths(void)
 		}
 	}
 
+	/* Warm, so the marked calls take the steady state's path. */
+	for (op = 0; trace_marks && op < NR_OPS; op++) {
+		for (c = 0; c < NR_CASES; c++) {
+			if (!have[c])
+				continue;
+			if (c == CASE_INIT)
+				ret = do_marked_op(op, -1, c);
+			else
+				ret = child_call(&ch, REQ_PROBE, c, op, 1, &r) ?: (int)r.ret;
+			if (ret) {
+				fprintf(stderr, "bench: marked %s %s: %s\n", op_names[op],
+					case_names[c], strerror(-ret));
+				goto out;
+			}
+			printf("trace op=%s case=%s size=%d\n", op_names[op], case_names[c],
+			       TRACE_MARK + c);
+		}
+	}
+
 	if (dump_path)
 		dump_samples(have);
 	compute(clk, (size_t)rounds * iters, &cst);
@@ -826,12 +872,13 @@ static void print_usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s [-r ROUNDS] [-n ITERS] [-w WARMUP_ROUNDS] [-s SCALE_COUNT]\n"
-		"          [-m delegate|upstream] [-M delegate|upstream] [-f] [-P] [-S] [-c CPU]\n"
+		"          [-m delegate|upstream] [-M delegate|upstream] [-f] [-P] [-S] [-T] [-c CPU]\n"
 		"          [-D FILE]\n"
 		"  -m  how the syscall-path bench's bpffs is delegated (default delegate)\n"
 		"  -M  the same for the scale case, or both, comma-separated (default delegate)\n"
 		"  -f  the bpffs-fd case must work (the series' kernel)\n"
 		"  -P  skip the syscall paths, -S skip the scale case\n"
+		"  -T  after the timed rounds, one marked call of each op and case\n"
 		"  -c  pin to one CPU\n"
 		"  -D  write every per-iteration time to FILE\n", argv0);
 }
@@ -852,7 +899,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	int opt, ret = 0, cpu = -1;
 
-	while ((opt = getopt(argc, argv, "r:n:w:s:m:M:fPSc:D:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:w:s:m:M:fPSTc:D:h")) != -1) {
 		switch (opt) {
 		case 'r':
 			rounds = atoi(optarg);
@@ -889,6 +936,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			skip_scale = true;
+			break;
+		case 'T':
+			trace_marks = true;
 			break;
 		case 'c':
 			cpu = atoi(optarg);
