@@ -10,7 +10,8 @@
 # with a short time limit first and TCG is used when the probe fails.  The
 # verdict is a property of the machine: it is kept in out/vm-accel and the
 # probe runs once per out/ (remove the file to probe again).
-# VM_ACCEL=kvm|tcg skips the probe.
+# VM_ACCEL=kvm|tcg skips the probe.  VM_CPUS (default 2), VM_APPEND (more of
+# the kernel's command line) and VM_QEMU_OPTS (more QEMU options) are passed on.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -31,8 +32,8 @@ vng_boot() { # $1 = accel, $2 = time limit, rest = command
 	shift 2
 	# root=/dev/root: the 9p tag vng gives the host root; without root= a
 	# kernel without CONFIG_BLOCK mounts nothing and init is not found.
-	local opts=(--run "$kernel" --user root --rwdir "$results" --cpus 2 --memory 1G -v
-		--append "root=/dev/root")
+	local opts=(--run "$kernel" --user root --rwdir "$results" --cpus "${VM_CPUS:-2}" --memory 1G -v
+		--append "root=/dev/root${VM_APPEND:+ $VM_APPEND}")
 	[ "$accel" = tcg ] && opts+=(--disable-kvm)
 	[ -n "${VM_QEMU_OPTS:-}" ] && opts+=(--qemu-opts="$VM_QEMU_OPTS")
 	timeout --kill-after=10 "$t" "$VNG" "${opts[@]}" -- "$@" </dev/null
