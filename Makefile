@@ -9,7 +9,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help setup assemble kernel run check host-test series lint fuzz bench clean distclean
+.PHONY: help setup assemble kernel run check host-test series lint fuzz bench trace clean distclean
 
 help: ## this list
 	@echo "Targets (kernel flavours: default patched, BASE_ONLY=1 vanilla, NO_DELEGATION=1, DEBUG=1):"
@@ -41,6 +41,9 @@ fuzz: setup ## fuzz the delegation policy on the host (FUZZ_SECONDS per target, 
 
 bench: setup ## benchmark vanilla vs patched in QEMU (icount), write out/bench/report.md (BENCH_SHORT=1: CI variant)
 	scripts/bench.sh
+
+trace: setup ## single-step the bench's bpf() calls in QEMU, instructions by function, vanilla vs patched (out/trace/report.md)
+	scripts/insn-trace.sh
 
 host-test: ## only the host-side unit tests of the Rust policy
 	cd host && cargo test --offline --locked

@@ -22,6 +22,8 @@ DEB_PACKAGES=(
 	clang-19 llvm-19 lld-19
 	# A real OCI runtime for bpf-delegate oci-hook (bpf_delegate_test.sh).
 	crun
+	# scripts/insn-trace.sh steps a VM's bpf() calls through QEMU's gdbstub.
+	gdb
 )
 
 missing=()
