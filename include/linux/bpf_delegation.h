@@ -275,12 +275,36 @@ bpf_delegation_refusal(const struct bpf_delegation *d, u32 cmd, s64 map_type,
 	return BPF_DELEGATION_ALLOWED;
 }
 
-/* Does @d allow @cmd with these types?  See bpf_delegation_refusal(). */
+/*
+ * Does @d allow @cmd with these types?  The same answer as
+ * !bpf_delegation_refusal(), at the cost of the bpf() path: what no
+ * snapshot can allow is refused before reading one, and the snapshot is
+ * the flags and the two or three words the question needs, tested inside
+ * the read section, not a copy of all of them.  Process context only, as
+ * every reader of struct bpf_delegation.
+ */
 static inline bool bpf_delegation_allows(const struct bpf_delegation *d,
 					 u32 cmd, s64 map_type, s64 prog_type,
 					 s64 attach_type)
 {
-	return !bpf_delegation_refusal(d, cmd, map_type, prog_type, attach_type);
+	unsigned int seq;
+	bool ok;
+
+	if (!d || cmd >= __MAX_BPF_CMD || map_type >= __MAX_BPF_MAP_TYPE ||
+	    prog_type >= __MAX_BPF_PROG_TYPE ||
+	    attach_type >= __MAX_BPF_ATTACH_TYPE ||
+	    (prog_type < 0) != (attach_type < 0))
+		return false;
+	do {
+		seq = read_seqbegin(&d->lock);
+		ok = !(d->flags & BPF_DELEGATION_DEAD) &&
+		     (d->masks.cmds & BIT_ULL(cmd)) &&
+		     (map_type < 0 || (d->masks.maps & BIT_ULL(map_type))) &&
+		     (prog_type < 0 ||
+		      ((d->masks.progs & BIT_ULL(prog_type)) &&
+		       (d->masks.attachs & BIT_ULL(attach_type))));
+	} while (read_seqretry(&d->lock, seq));
+	return ok;
 }
 
 /*

@@ -419,6 +419,75 @@ static void delegation_refusals_kept(struct kunit *test)
 	bpf_delegation_put(d);
 }
 
+/*
+ * The bpf() path's bit test (bpf_delegation_allows()) and the refusal's
+ * reasoning (bpf_delegation_refusal()) are written apart, one for speed
+ * and one to say why: they must agree on every question, inside and just
+ * beyond this kernel's enums, for narrow, wide, empty and dead delegations.
+ */
+static void delegation_allows_agrees_with_refusal(struct kunit *test)
+{
+	static const char *const sets[][4] = {
+		{ "map_create:btf_load:prog_load", "array:stack", "socket_filter:xdp",
+		  "cgroup_inet_ingress:xdp" },
+		{ "any", "any", "any", "any" },
+		{ "prog_load", "", "xdp", "" },
+		{ "", "", "", "" },
+	};
+	static const char *const keys[4] = {
+		"delegate_cmds", "delegate_maps", "delegate_progs", "delegate_attachs",
+	};
+	const s64 maps[] = { -1, 0, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_STACK,
+			     __MAX_BPF_MAP_TYPE - 1, __MAX_BPF_MAP_TYPE, 63 };
+	const s64 progs[] = { -1, 0, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP,
+			      __MAX_BPF_PROG_TYPE - 1, __MAX_BPF_PROG_TYPE };
+	const s64 attachs[] = { -1, 0, BPF_XDP, __MAX_BPF_ATTACH_TYPE - 1,
+				__MAX_BPF_ATTACH_TYPE };
+	char msg[BPF_KUNIT_MSG_LEN];
+	unsigned int asked = 0, allowed = 0, set, k, dead;
+
+	for (set = 0; set < ARRAY_SIZE(sets); set++) {
+		for (dead = 0; dead < 2; dead++) {
+			struct bpf_delegation_request req = {};
+			struct bpf_delegation *d = NULL;
+			unsigned int m;
+			u32 cmd;
+
+			KUNIT_ASSERT_EQ(test, bare(&req, "delegate", false, msg), 0);
+			for (k = 0; k < 4; k++)
+				if (sets[set][k][0])
+					KUNIT_ASSERT_EQ(test, string(&req, keys[k], sets[set][k],
+								     msg), 0);
+			KUNIT_ASSERT_EQ(test, bpf_delegation_create(&req, false, &d), 0);
+			if (dead)
+				bpf_delegation_kill(d);
+			for (cmd = 0; cmd <= __MAX_BPF_CMD; cmd++) {
+				for (m = 0; m < ARRAY_SIZE(maps) * ARRAY_SIZE(progs) *
+					    ARRAY_SIZE(attachs); m++) {
+					s64 mt = maps[m % ARRAY_SIZE(maps)];
+					s64 pt = progs[m / ARRAY_SIZE(maps) % ARRAY_SIZE(progs)];
+					s64 at = attachs[m / ARRAY_SIZE(maps) / ARRAY_SIZE(progs)];
+					bool yes = bpf_delegation_allows(d, cmd, mt, pt, at);
+					int why = bpf_delegation_refusal(d, cmd, mt, pt, at);
+
+					asked++;
+					allowed += yes;
+					if (yes != !why)
+						KUNIT_FAIL(test, "set %u%s cmd %u map %lld prog %lld attach %lld: allows %d, refusal %d",
+							   set, dead ? " dead" : "", cmd,
+							   mt, pt, at, yes, why);
+				}
+			}
+			if (!dead)
+				bpf_delegation_kill(d);
+			bpf_delegation_put(d);
+		}
+	}
+	/* The grid reaches both answers. */
+	KUNIT_EXPECT_GT(test, allowed, 0);
+	KUNIT_EXPECT_LT(test, allowed, asked);
+}
+
 static struct kunit_case bpf_delegation_cases[] = {
 	KUNIT_CASE(delegation_blob_ver0),
 	KUNIT_CASE(delegation_blob_sizes),
@@ -427,6 +496,7 @@ static struct kunit_case bpf_delegation_cases[] = {
 	KUNIT_CASE(delegation_flag_and_userns),
 	KUNIT_CASE(delegation_live_object),
 	KUNIT_CASE(delegation_allows_bits),
+	KUNIT_CASE(delegation_allows_agrees_with_refusal),
 	KUNIT_CASE(delegation_cgroup_scope),
 	KUNIT_CASE(delegation_long_message),
 	KUNIT_CASE(delegation_refusals_kept),
