@@ -33,6 +33,8 @@ CASE_TITLES = {
 RATIOS = (("token", "init", "(2)/(1)"), ("bpffs", "init", "(3)/(1)"),
           ("bpffs", "token", "(3)/(2)"))
 GOAL = 1.005
+# Concurrency: throughput with the reconfigure loop over without, at least.
+CONC_GOAL = 0.98
 
 
 def kv(text):
@@ -51,7 +53,7 @@ def read_env(path):
 
 def parse_run(path):
     """One boot's out.txt -> {"bench": {(op, case): kv}, "scale": {(mode, phase): kv}}."""
-    run = {"bench": {}, "scale": {}, "meta": {}, "ok": False}
+    run = {"bench": {}, "scale": {}, "conc": {}, "conc_rounds": [], "meta": {}, "ok": False}
     for line in open(path):
         line = line.strip()
         if line.startswith("meta "):
@@ -63,6 +65,11 @@ def parse_run(path):
             d = kv(line)
             phase = d.get("phase", "mem" if " mem " in line else "?")
             run["scale"][(d["mode"], phase)] = d
+        elif line.startswith("conc ") and "median_ops_per_s=" in line:
+            d = kv(line)
+            run["conc"][(int(d["instances"]), d["writer"])] = d
+        elif line.startswith("conc round="):
+            run["conc_rounds"].append(kv(line))
         elif line == "result ok":
             run["ok"] = True
     return run
@@ -392,6 +399,53 @@ def main():
             for k, m, _ in cols]
     w("| Slab left after teardown (kB, all instances) | " +
       " | ".join(fmt(v) for v in vals) + " |")
+    w("")
+
+    # Concurrency.
+    conc_runs = [r for r in runs[("patched", "wall")] if r["conc"]]
+    w("## Concurrency: two CPUs creating while the privileged side reconfigures")
+    w("")
+    w(f"Patched kernel, wall-clock boots ({len(conc_runs)} with results), 2 vCPUs run in "
+      "parallel by QEMU's multi-threaded TCG.  Two threads of the user namespace child, "
+      "pinned to CPU 0 and CPU 1, create and close array maps through a token for "
+      f"{env.get('conc_ms', '?')} ms a run, {env.get('conc_rounds', '?')} rounds of the "
+      "four runs in rotating order: through *one* instance's token, or through a token "
+      "of each of *two* instances.  Meanwhile the privileged parent loops over the "
+      "instances' mounts, a pass then a sleep of 1 ms: fspick, set the abilities "
+      "(two sets, alternating, both allowing the maps), and then either commits them "
+      "(FSCONFIG_CMD_RECONFIGURE: *reconfigure*) or closes the context uncommitted "
+      "(*none*: the same work on its side, no write to the live delegation).  "
+      "Throughput: both threads' create+close per second, median over rounds; a round's "
+      "figure is each thread's operations over its own time.  Wall-clock figures "
+      "depend on the host's load.")
+    w("")
+    w("| instances | writer | create+close per s | min | max | writes per s |")
+    w("| --- | --- | ---: | ---: | ---: | ---: |")
+    for n in (1, 2):
+        per = {}
+        for writer in ("none", "reconfigure"):
+            ds = [r["conc"][(n, writer)] for r in conc_runs if (n, writer) in r["conc"]]
+            rates = [float(d["median_ops_per_s"]) for d in ds]
+            wr = [float(d["writes_per_s"]) for r in conc_runs for d in r["conc_rounds"]
+                  if int(d["instances"]) == n and d["writer"] == writer]
+            per[writer] = med(rates)
+            w(f"| {n} | {writer} | {fmt(per[writer])} | "
+              f"{fmt(min(float(d['min']) for d in ds) if ds else None)} | "
+              f"{fmt(max(float(d['max']) for d in ds) if ds else None)} | {fmt(med(wr))} |")
+        if per["none"] and per["reconfigure"]:
+            r = per["reconfigure"] / per["none"]
+            goal.append(("OK" if r >= CONC_GOAL else "ABOVE",
+                         f"concurrency, {n} instance(s): throughput with the reconfigure "
+                         f"loop / without {r:.4f} (goal >= {CONC_GOAL}; wall clock, "
+                         f"{len(conc_runs)} boot(s))"))
+        elif conc_runs:
+            goal.append(("ABOVE", f"concurrency, {n} instance(s): no figures"))
+    if not conc_runs:
+        w("| (no concurrency results) | | | | | |")
+    w("")
+    w("The read side (`bpf_delegation_allows()`) takes no lock: `read_seqbegin()` / "
+      "`read_seqretry()` around the words it needs, again only when a write was in "
+      "progress.  Writers take the seqlock's spinlock, among themselves only.")
     w("")
 
     # Developer loop.

@@ -16,7 +16,9 @@
 # bench program fails; a ratio above its goal is reported (ABOVE), never an
 # error.  Settings: BENCH_OUT (results, default out/bench), BENCH_NO_BUILD=1
 # (use the kernels as they are), BENCH_ICOUNT_BOOTS / BENCH_WALL_BOOTS (boots
-# per kernel), BENCH_ROUNDS, BENCH_ITERS, BENCH_SCALE, BENCH_NO_DEVLOOP=1.
+# per kernel), BENCH_ROUNDS, BENCH_ITERS, BENCH_SCALE, BENCH_CONC_MS and
+# BENCH_CONC_ROUNDS (the concurrency case: milliseconds a run, rounds),
+# BENCH_NO_DEVLOOP=1.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -29,10 +31,12 @@ if [ "${BENCH_SHORT:-0}" = 1 ]; then
 	variant=short
 	: "${BENCH_ROUNDS:=5}" "${BENCH_ITERS:=40}" "${BENCH_SCALE:=100}"
 	: "${BENCH_ICOUNT_BOOTS:=1}" "${BENCH_WALL_BOOTS:=1}"
+	: "${BENCH_CONC_MS:=300}" "${BENCH_CONC_ROUNDS:=3}"
 else
 	variant=full
 	: "${BENCH_ROUNDS:=15}" "${BENCH_ITERS:=200}" "${BENCH_SCALE:=1000}"
 	: "${BENCH_ICOUNT_BOOTS:=3}" "${BENCH_WALL_BOOTS:=2}"
+	: "${BENCH_CONC_MS:=1000}" "${BENCH_CONC_ROUNDS:=7}"
 fi
 # /dev/kvm is there but a KVM guest hangs here: do not spend 30 s probing it
 # on every boot unless asked.
@@ -59,7 +63,7 @@ for kind in vanilla patched; do
 	fi
 	[ -f "$B/arch/x86/boot/bzImage" ] || die "no $kind kernel at $B (run without BENCH_NO_BUILD)"
 	[ -d "$B/usr/include/linux" ] || die "no uAPI headers in $B/usr/include"
-	gcc -static -O2 -Wall -isystem "$B/usr/include" \
+	gcc -static -O2 -Wall -pthread -isystem "$B/usr/include" \
 		-o "$BENCH/bin/delegation_bench-$kind" \
 		"$top/tools/testing/selftests/bpffs_delegation/delegation_bench.c" ||
 		die "delegation_bench does not build against the $kind headers"
@@ -67,12 +71,16 @@ done
 
 # 2. Boots.  The bench pins itself to CPU 0 (-c 0): the child user namespace,
 # its parent and the kworkers they wake then share one CPU, which makes
-# the instruction counts repeat.
-bench_args() { # $1 = kind
+# the instruction counts repeat.  The concurrency case (-K) runs in the
+# patched kernel's wall-clock boots: two threads on the guest's two vCPUs
+# (QEMU's multi-threaded TCG runs them in parallel; icount would run them
+# in turn).
+bench_args() { # $1 = kind, $2 = icount|wall
 	local a=(-r "$BENCH_ROUNDS" -n "$BENCH_ITERS" -s "$BENCH_SCALE" -c 0)
 	if [ "$1" = patched ]; then
 		# The series' own flow, and upstream's on the same kernel for the scale case.
 		a+=(-f -m delegate -M delegate,upstream)
+		[ "$2" = wall ] && a+=(-K "$BENCH_CONC_MS" -k "$BENCH_CONC_ROUNDS")
 	else
 		a+=(-m upstream -M upstream)
 	fi
@@ -94,7 +102,7 @@ run_boot() { # $1 = kind, $2 = icount|wall, $3 = index
 	# counts of one kernel agree from boot to boot to a few tenths of a
 	# percent; with it, they moved by up to several percent.
 	cmd+=" echo 0 >/proc/sys/kernel/randomize_va_space;"
-	cmd+=" $BENCH/bin/delegation_bench-$kind $(bench_args "$kind") $dump >$R/out.txt 2>$R/err.txt;"
+	cmd+=" $BENCH/bin/delegation_bench-$kind $(bench_args "$kind" "$clock") $dump >$R/out.txt 2>$R/err.txt;"
 	cmd+=" echo \$? >$R/rc"
 	local qopts=""
 	[ "$clock" = icount ] && qopts=$ICOUNT_OPTS
@@ -141,6 +149,8 @@ fi
 	echo "rounds=$BENCH_ROUNDS"
 	echo "iters=$BENCH_ITERS"
 	echo "scale=$BENCH_SCALE"
+	echo "conc_ms=$BENCH_CONC_MS"
+	echo "conc_rounds=$BENCH_CONC_ROUNDS"
 	echo "icount_boots=$BENCH_ICOUNT_BOOTS"
 	echo "wall_boots=$BENCH_WALL_BOOTS"
 	echo "icount_opts=$ICOUNT_OPTS"

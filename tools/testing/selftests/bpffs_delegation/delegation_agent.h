@@ -89,11 +89,6 @@ static inline int sys_move_mount(int from_dfd, const char *from, int to_dfd,
 	return syscall(__NR_move_mount, from_dfd, from, to_dfd, to, flags);
 }
 
-static inline int sys_fspick(int dfd, const char *path, unsigned int flags)
-{
-	return syscall(__NR_fspick, dfd, path, flags);
-}
-
 /* The super options (after " - bpf <source> ") of the mount at @path. */
 static inline int read_super_options(const char *mountinfo, const char *path,
 				     char *out, size_t len)

@@ -18,7 +18,16 @@
  * token), check (one map create through each token), teardown (close all),
  * per instance, and the kernel memory they hold from /proc/meminfo.
  *
- * Output: "bench ..." and "scale ..." lines of key=value for scripts, then a
+ * Concurrency (-K MS, the series only, wall clock, two CPUs or more): two
+ * threads of the child, pinned to CPUs 0 and 1, create and close maps
+ * through tokens for MS milliseconds, through one instance or through one
+ * instance each, while the privileged parent runs a paced loop over the
+ * instances' mounts: fspick, set the abilities (alternating two sets that
+ * both allow the maps), then commit (writer=reconfigure) or close without
+ * committing (writer=none: the same work on the parent's side, no write to
+ * the live delegation).  Rounds alternate the four runs.
+ *
+ * Output: "bench ...", "conc ..." and "scale ..." lines of key=value for scripts, then a
  * table for people.  Exits non-zero when an operation fails.
  *
  * Trace marks (-T): after the timed rounds, one more create+close of each op
@@ -29,6 +38,8 @@
  */
 #include "delegation_util.h"	/* first: it defines _GNU_SOURCE */
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -40,6 +51,8 @@ enum { OP_MAP, OP_BTF, OP_PROG, NR_OPS };
 
 static const char *const case_names[NR_CASES] = { "init", "token", "bpffs" };
 static const char *const op_names[NR_OPS] = { "map", "btf", "prog" };
+/* The bpf() command each op issues (the trace lines name it for a tracer). */
+static const int op_cmds[NR_OPS] = { BPF_MAP_CREATE, BPF_BTF_LOAD, BPF_PROG_LOAD };
 
 /* How the child's bpffs gets its delegation. */
 enum mode {
@@ -54,6 +67,8 @@ static int expect_fd;		/* the bpffs-fd case must work */
 static enum mode mode = MODE_DELEGATE, scale_modes[2] = { MODE_DELEGATE };
 static int nr_scale_modes = 1;
 static bool skip_paths, skip_scale, trace_marks;
+/* Concurrency: milliseconds a run, rounds, microseconds between two writes. */
+static int conc_ms, conc_rounds = 5, conc_pace_us = 1000;
 static const char *dump_path;	/* every sample, for a closer look */
 
 /* Per-iteration times, [case][op][round * iters + i], shared with the child. */
@@ -118,11 +133,11 @@ static _Alignas(64) const char prog_license[8] = "GPL";
 
 /*
  * One create+close of @op through @token (< 0: none), the same requests as
- * map_create(), btf_load() and prog_load() make.  Returns 0 or -errno.
+ * map_create(), btf_load() and prog_load() make, built in @attr and passed
+ * with @size.  Returns 0 or -errno.
  */
-static int do_op(int op, int token)
+static inline int do_op_in(union bpf_attr *attr, unsigned int size, int op, int token)
 {
-	union bpf_attr *attr = &op_buf.attr;
 	int fd, cmd;
 
 	memset(attr, 0, sizeof(*attr));
@@ -159,11 +174,16 @@ static int do_op(int op, int token)
 		}
 		break;
 	}
-	fd = syscall(__NR_bpf, cmd, attr, op_size);
+	fd = syscall(__NR_bpf, cmd, attr, size);
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	return 0;
+}
+
+static int do_op(int op, int token)
+{
+	return do_op_in(&op_buf.attr, op_size, op, token);
 }
 
 /* One op, marked for a tracer as case @c (see -T). */
@@ -197,7 +217,7 @@ static int run_op(int op, int token, uint64_t *out, int n)
 
 enum {
 	REQ_SETUP = 1, REQ_RUN, REQ_PROBE, REQ_SCALE_CREATE, REQ_SCALE_CHECK,
-	REQ_SCALE_TEARDOWN, REQ_EXIT,
+	REQ_SCALE_TEARDOWN, REQ_MOUNT_FD, REQ_CONC, REQ_EXIT,
 };
 
 struct req {
@@ -206,7 +226,7 @@ struct req {
 
 struct rep {
 	int64_t ret;
-	uint64_t t[3];
+	uint64_t t[4];
 };
 
 struct instance {
@@ -270,9 +290,72 @@ static void instance_close(struct instance *in)
 	*in = (struct instance){ -1, -1, -1 };
 }
 
+/* One thread of the concurrency case: map create+close until told to stop. */
+struct conc_worker {
+	pthread_t thread;
+	int cpu, token, err;
+	const volatile int *stop;
+	uint64_t ops, ns;
+};
+
+static void *conc_worker_main(void *p)
+{
+	struct conc_worker *w = p;
+	_Alignas(64) union bpf_attr attr;
+	cpu_set_t set;
+	uint64_t t0;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		w->err = -errno;
+		return NULL;
+	}
+	t0 = now_ns();
+	while (!*w->stop) {
+		w->err = do_op_in(&attr, sizeof(attr), OP_MAP, w->token);
+		if (w->err)
+			break;
+		w->ops++;
+	}
+	w->ns = now_ns() - t0;
+	return NULL;
+}
+
+/*
+ * Two threads on CPUs 0 and 1 through @tokens[0] and @tokens[1] for @ms
+ * milliseconds; their operations and nanoseconds into @r->t[0..3].
+ */
+static int conc_run(const int *tokens, int ms, struct rep *r)
+{
+	struct conc_worker w[2] = {};
+	volatile int stop = 0;
+	int i, n = 0, err = 0;
+
+	for (i = 0; i < 2; i++) {
+		w[i].cpu = i;
+		w[i].token = tokens[i];
+		w[i].stop = &stop;
+		err = -pthread_create(&w[i].thread, NULL, conc_worker_main, &w[i]);
+		if (err)
+			break;
+		n++;
+	}
+	if (!err)
+		usleep(ms * 1000);
+	stop = 1;
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].thread, NULL);
+		err = err ?: w[i].err;
+		r->t[2 * i] = w[i].ops;
+		r->t[2 * i + 1] = w[i].ns;
+	}
+	return err;
+}
+
 static int child_main(int sock, void *arg)
 {
-	struct instance main_in = { -1, -1, -1 }, *many = NULL;
+	struct instance main_in = { -1, -1, -1 }, other_in = { -1, -1, -1 }, *many = NULL;
 	int nmany = 0;
 	struct req q;
 	struct rep r;
@@ -282,9 +365,19 @@ static int child_main(int sock, void *arg)
 	while (read(sock, &q, sizeof(q)) == sizeof(q)) {
 		memset(&r, 0, sizeof(r));
 		switch (q.cmd) {
-		case REQ_SETUP:
-			r.ret = instance_create(sock, &main_in, &r.t[0]);
+		case REQ_SETUP:	/* q.a: 0 the main instance, 1 a second one */
+			r.ret = instance_create(sock, q.a ? &other_in : &main_in, &r.t[0]);
 			break;
+		case REQ_MOUNT_FD:	/* instance q.a's mount, to the parent */
+			if (send_fd(sock, q.a ? other_in.mnt : main_in.mnt))
+				return 25;
+			break;
+		case REQ_CONC: {	/* q.a instances (1 or 2), q.b milliseconds */
+			int tokens[2] = { main_in.token, q.a > 1 ? other_in.token : main_in.token };
+
+			r.ret = conc_run(tokens, q.b, &r);
+			break;
+		}
 		case REQ_PROBE:	/* one op through case q.a; the errno is the answer */
 			fd = q.a == CASE_TOKEN ? main_in.token : main_in.root;
 			r.ret = q.c ? do_marked_op(q.b, fd, q.a) : do_op(q.b, fd);
@@ -323,6 +416,7 @@ static int child_main(int sock, void *arg)
 			break;
 		case REQ_EXIT:
 			instance_close(&main_in);
+			instance_close(&other_in);
 			return 0;
 		default:
 			return 21;
@@ -633,8 +727,8 @@ static int bench_paths(void)
 					case_names[c], strerror(-ret));
 				goto out;
 			}
-			printf("trace op=%s case=%s size=%d\n", op_names[op], case_names[c],
-			       TRACE_MARK + c);
+			printf("trace op=%s cmd=%d case=%s size=%d\n", op_names[op], op_cmds[op],
+			       case_names[c], TRACE_MARK + c);
 		}
 	}
 
@@ -704,6 +798,138 @@ out:
 	c = stop_child(&ch);
 	if (!ret && c) {
 		fprintf(stderr, "bench: the child exited with %d\n", c);
+		ret = -ECHILD;
+	}
+	return ret;
+}
+
+/* ---- concurrency ---- */
+
+enum { WRITER_NONE, WRITER_RECONFIGURE, NR_WRITERS };
+
+static const char *const writer_names[NR_WRITERS] = { "none", "reconfigure" };
+
+/*
+ * Pass @k of the privileged side's loop on mount @mnt: a reconfigure context
+ * with the abilities of pass @k, committed when @commit.  Both sets allow the
+ * workers' array maps; every other one drops XDP programs.
+ */
+static int conc_write(int mnt, uint64_t k, bool commit)
+{
+	__u64 progs = k & 1 ? ~(1ULL << BPF_PROG_TYPE_XDP) : ~0ULL;
+	int fs, ret;
+
+	fs = sys_fspick(mnt, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	ret = set_opts(fs, ~0ULL, ~0ULL, progs, ~0ULL);
+	if (!ret && commit && sys_fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
+		ret = -errno;
+	close(fs);
+	return ret;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int bench_conc(void)
+{
+	/* Operations per second of both threads, [instances - 1][writer][round]. */
+	double *tput = calloc(2 * NR_WRITERS * conc_rounds, sizeof(*tput));
+	double med[2][NR_WRITERS], sorted[conc_rounds];
+	int mnt[2] = { -1, -1 }, round, k, i, w, ret = 0, c;
+	uint64_t t = 0;
+	struct child ch;
+	struct rep r;
+
+	if (!tput)
+		return -ENOMEM;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		fprintf(stderr, "conc: needs two CPUs\n");
+		free(tput);
+		return -EINVAL;
+	}
+	ret = start_child(&ch);
+	if (ret) {
+		fprintf(stderr, "conc: cannot start the user namespace child: %d\n", ret);
+		free(tput);
+		return ret;
+	}
+	/* Two delegated instances, each with a token; their mounts to us. */
+	for (i = 0; i < 2 && !ret; i++) {
+		ret = child_send(&ch, REQ_SETUP, i, 0, 0) ?: serve_instance(&ch, MODE_DELEGATE, &t);
+		ret = child_recv(&ch, &r) ?: ret ?: (int)r.ret;
+		if (!ret && child_send(&ch, REQ_MOUNT_FD, i, 0, 0))
+			ret = -EIO;
+		if (!ret) {
+			mnt[i] = recv_fd(ch.sock);
+			ret = mnt[i] < 0 ? mnt[i] : child_recv(&ch, &r);
+		}
+		ret = ret ?: child_call(&ch, REQ_PROBE, CASE_TOKEN, OP_MAP, 0, &r) ?: (int)r.ret;
+	}
+	if (ret) {
+		fprintf(stderr, "conc: no delegated instances: %s\n", strerror(-ret));
+		goto out;
+	}
+
+	for (round = 0; round < conc_rounds; round++) {
+		for (k = 0; k < 2 * NR_WRITERS; k++) {
+			int run = (k + round) % (2 * NR_WRITERS);	/* rotate who goes first */
+			int n = 1 + run / NR_WRITERS, writer = run % NR_WRITERS, werr = 0;
+			struct pollfd p = { .fd = ch.sock, .events = POLLIN };
+			uint64_t writes = 0;
+			double rate;
+
+			ret = child_send(&ch, REQ_CONC, n, conc_ms, 0);
+			while (!ret && poll(&p, 1, 0) == 0) {
+				werr = werr ?: conc_write(mnt[writes % n], writes,
+							  writer == WRITER_RECONFIGURE);
+				writes++;
+				usleep(conc_pace_us);
+			}
+			ret = ret ?: child_recv(&ch, &r) ?: (int)r.ret ?: werr;
+			if (ret || !r.t[1] || !r.t[3]) {
+				ret = ret ?: -EIO;
+				fprintf(stderr, "conc: round %d, %d instance(s), writer %s: %s\n",
+					round, n, writer_names[writer], strerror(-ret));
+				goto out;
+			}
+			rate = 1e9 * r.t[0] / r.t[1] + 1e9 * r.t[2] / r.t[3];
+			tput[((n - 1) * NR_WRITERS + writer) * conc_rounds + round] = rate;
+			printf("conc round=%d instances=%d writer=%s ops=%llu,%llu ops_per_s=%.0f"
+			       " writes=%llu writes_per_s=%.0f\n", round, n, writer_names[writer],
+			       (unsigned long long)r.t[0], (unsigned long long)r.t[2], rate,
+			       (unsigned long long)writes, 1e9 * writes / r.t[1]);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		for (w = 0; w < NR_WRITERS; w++) {
+			memcpy(sorted, &tput[(i * NR_WRITERS + w) * conc_rounds],
+			       sizeof(sorted));
+			qsort(sorted, conc_rounds, sizeof(*sorted), cmp_double);
+			med[i][w] = conc_rounds & 1 ? sorted[conc_rounds / 2] :
+				    (sorted[conc_rounds / 2 - 1] + sorted[conc_rounds / 2]) / 2;
+			printf("conc instances=%d writer=%s rounds=%d ms=%d pace_us=%d"
+			       " median_ops_per_s=%.0f min=%.0f max=%.0f\n", i + 1,
+			       writer_names[w], conc_rounds, conc_ms, conc_pace_us, med[i][w],
+			       sorted[0], sorted[conc_rounds - 1]);
+		}
+		printf("conc instances=%d ratio reconfigure/none=%.4f\n", i + 1,
+		       med[i][WRITER_RECONFIGURE] / med[i][WRITER_NONE]);
+	}
+	printf("\n");
+out:
+	for (i = 0; i < 2; i++)
+		if (mnt[i] >= 0)
+			close(mnt[i]);
+	free(tput);
+	c = stop_child(&ch);
+	if (!ret && c) {
+		fprintf(stderr, "conc: the child exited with %d\n", c);
 		ret = -ECHILD;
 	}
 	return ret;
@@ -873,14 +1099,17 @@ static void print_usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s [-r ROUNDS] [-n ITERS] [-w WARMUP_ROUNDS] [-s SCALE_COUNT]\n"
 		"          [-m delegate|upstream] [-M delegate|upstream] [-f] [-P] [-S] [-T] [-c CPU]\n"
-		"          [-D FILE]\n"
+		"          [-D FILE] [-K MS [-k ROUNDS] [-p PACE_US]]\n"
 		"  -m  how the syscall-path bench's bpffs is delegated (default delegate)\n"
 		"  -M  the same for the scale case, or both, comma-separated (default delegate)\n"
 		"  -f  the bpffs-fd case must work (the series' kernel)\n"
 		"  -P  skip the syscall paths, -S skip the scale case\n"
 		"  -T  after the timed rounds, one marked call of each op and case\n"
 		"  -c  pin to one CPU\n"
-		"  -D  write every per-iteration time to FILE\n", argv0);
+		"  -D  write every per-iteration time to FILE\n"
+		"  -K  the concurrency case, MS milliseconds a run (the series only),\n"
+		"      ROUNDS rounds (default 5), PACE_US between two writes (default 1000)\n",
+		argv0);
 }
 
 static int parse_mode(const char *s, enum mode *m)
@@ -899,7 +1128,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	int opt, ret = 0, cpu = -1;
 
-	while ((opt = getopt(argc, argv, "r:n:w:s:m:M:fPSTc:D:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:w:s:m:M:fPSTc:D:K:k:p:h")) != -1) {
 		switch (opt) {
 		case 'r':
 			rounds = atoi(optarg);
@@ -946,11 +1175,21 @@ int main(int argc, char **argv)
 		case 'D':
 			dump_path = optarg;
 			break;
+		case 'K':
+			conc_ms = atoi(optarg);
+			break;
+		case 'k':
+			conc_rounds = atoi(optarg);
+			break;
+		case 'p':
+			conc_pace_us = atoi(optarg);
+			break;
 		default:
 			goto bad;
 		}
 	}
-	if (rounds < 1 || iters < 1 || warmup < 0 || scale_count < 1)
+	if (rounds < 1 || iters < 1 || warmup < 0 || scale_count < 1 || conc_ms < 0 ||
+	    conc_rounds < 1 || conc_pace_us < 0)
 		goto bad;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (cpu >= 0) {
@@ -972,6 +1211,8 @@ int main(int argc, char **argv)
 		ret = bench_paths();
 	for (opt = 0; opt < nr_scale_modes && !ret && !skip_scale; opt++)
 		ret = bench_scale(scale_count, scale_modes[opt]);
+	if (conc_ms && !ret)
+		ret = bench_conc();
 	printf("result %s\n", ret ? "FAIL" : "ok");
 	return ret ? 1 : 0;
 bad:

@@ -52,6 +52,11 @@ static inline int sys_fsmount(int fd, unsigned int flags, unsigned int attr)
 	return syscall(__NR_fsmount, fd, flags, attr);
 }
 
+static inline int sys_fspick(int dfd, const char *path, unsigned int flags)
+{
+	return syscall(__NR_fspick, dfd, path, flags);
+}
+
 #ifndef BPF_DELEGATION_OPTS_SIZE_VER0
 /* Headers without the series: the tests build, and fail loudly. */
 struct bpf_delegation_opts {
