@@ -18,7 +18,8 @@ import os
 import subprocess
 import sys
 
-OPS = {0: "map", 18: "btf", 5: "prog"}
+# bpf() command -> the bench's op name, from its trace lines (run-KIND/out.txt).
+OPS = {}
 CASES = ["init", "token", "bpffs"]
 
 
@@ -51,7 +52,20 @@ def innermost(vmlinux, pcs):
     return res
 
 
+def op_names(d, kind):
+    """The bench's `trace op=NAME cmd=N ...` lines: command -> name."""
+    try:
+        with open(os.path.join(d, "run-" + kind, "out.txt")) as f:
+            for line in f:
+                if line.startswith("trace "):
+                    kv = dict(w.split("=", 1) for w in line.split()[1:])
+                    OPS.setdefault(int(kv["cmd"]), kv["op"])
+    except FileNotFoundError:
+        pass
+
+
 def load(d, kind):
+    op_names(d, kind)
     with open(os.path.join(d, kind + ".json")) as f:
         marks = json.load(f)["marks"]
     vml = os.path.join(d, kind + ".vmlinux")

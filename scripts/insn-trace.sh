@@ -2,13 +2,15 @@
 # Where the delegated bpf() path spends its instructions: for the vanilla and
 # the patched kernel, boot under QEMU (icount, one vCPU, no KASLR) with a
 # gdbstub, run delegation_bench with trace marks (-T), and single-step each
-# marked call (map create, BTF load, program load; as init root, through a
-# token and through the bpffs root fd) from __x64_sys_bpf's entry until the
-# close() after it has returned to user space.
+# marked call of the commands in TRACE_CMDS (map create and BTF load by
+# default, program loads on request; as init root, through a token and
+# through the bpffs root fd) from __x64_sys_bpf's entry until the close()
+# after it has returned to user space.
 # scripts/insn-trace-report.py then writes out/trace/report.md: totals per
 # call and, function by function, what differs from the vanilla kernel.
 #
-#   scripts/insn-trace.sh      (~10 min on 2 cores after the kernels are built)
+#   scripts/insn-trace.sh      (~5 min a kernel for map + BTF after the kernels
+#                              are built; ~25 more a kernel with programs)
 #
 # Not part of `make check` or CI: it is a measuring tool for issue-sized
 # questions ("what are the remaining instructions spent on?").  Settings:
@@ -41,7 +43,7 @@ for kind in $kinds; do
 	fi
 	[ -f "$B/vmlinux" ] || die "no $kind vmlinux at $B"
 	ln -sf "$B/vmlinux" "$T/$kind.vmlinux"
-	gcc -static -O2 -Wall -isystem "$B/usr/include" -o "$T/bench-$kind" \
+	gcc -static -O2 -Wall -pthread -isystem "$B/usr/include" -o "$T/bench-$kind" \
 		"$top/tools/testing/selftests/bpffs_delegation/delegation_bench.c"
 	# The flows the bench compares: the series' delegation on the patched
 	# kernel, upstream's delegate_* options on vanilla.
@@ -67,11 +69,8 @@ for kind in $kinds; do
 		sed 's/^/    /' "$R/gdb.log" "$R/err.txt" >&2 2>/dev/null || true
 		die "tracing the $kind kernel failed (vm-run $rc, bench rc $(cat "$R/rc" 2>/dev/null || echo none))"
 	fi
-	want=0
-	for c in ${cmds//,/ }; do
-		n=$(grep -c "^trace op=$(case $c in 0) echo map ;; 18) echo btf ;; 5) echo prog ;; esac) " "$R/out.txt" || true)
-		want=$((want + n))
-	done
+	# The bench names each marked call's op and bpf() command.
+	want=$(grep -cE "^trace op=[a-z]+ cmd=(${cmds//,/|}) " "$R/out.txt" || true)
 	got=$(grep -c '^insn-trace: cmd' "$R/gdb.log" || true)
 	[ "$want" = "$got" ] && [ "$want" -gt 0 ] ||
 		die "$kind: the bench marked $want calls, gdb traced $got (see $R/gdb.log)"
