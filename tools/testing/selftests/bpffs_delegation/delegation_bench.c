@@ -812,11 +812,13 @@ static const char *const writer_names[NR_WRITERS] = { "none", "reconfigure" };
 /*
  * Pass @k of the privileged side's loop on mount @mnt: a reconfigure context
  * with the abilities of pass @k, committed when @commit.  Both sets allow the
- * workers' array maps; every other one drops XDP programs.
+ * workers' array maps; every other one drops XDP programs (a mask that is
+ * not "any" may name only this kernel's program types).
  */
 static int conc_write(int mnt, uint64_t k, bool commit)
 {
-	__u64 progs = k & 1 ? ~(1ULL << BPF_PROG_TYPE_XDP) : ~0ULL;
+	__u64 progs = k & 1 ? ((1ULL << __MAX_BPF_PROG_TYPE) - 1) & ~(1ULL << BPF_PROG_TYPE_XDP) :
+			      ~0ULL;
 	int fs, ret;
 
 	fs = sys_fspick(mnt, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
@@ -825,6 +827,12 @@ static int conc_write(int mnt, uint64_t k, bool commit)
 	ret = set_opts(fs, ~0ULL, ~0ULL, progs, ~0ULL);
 	if (!ret && commit && sys_fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0))
 		ret = -errno;
+	if (ret) {
+		char log[512];
+
+		read_log(fs, log, sizeof(log));
+		fprintf(stderr, "conc: write %llu: %s", (unsigned long long)k, log);
+	}
 	close(fs);
 	return ret;
 }
@@ -891,11 +899,13 @@ static int bench_conc(void)
 				writes++;
 				usleep(conc_pace_us);
 			}
-			ret = ret ?: child_recv(&ch, &r) ?: (int)r.ret ?: werr;
-			if (ret || !r.t[1] || !r.t[3]) {
-				ret = ret ?: -EIO;
-				fprintf(stderr, "conc: round %d, %d instance(s), writer %s: %s\n",
-					round, n, writer_names[writer], strerror(-ret));
+			ret = ret ?: child_recv(&ch, &r);
+			if (ret || r.ret || werr || !r.t[1] || !r.t[3]) {
+				fprintf(stderr, "conc: round %d, %d instance(s), writer %s: %s"
+					" (creating: %s, writing: %s)\n", round, n,
+					writer_names[writer], strerror(-ret),
+					strerror(-(int)r.ret), strerror(-werr));
+				ret = ret ?: (int)r.ret ?: werr ?: -EIO;
 				goto out;
 			}
 			rate = 1e9 * r.t[0] / r.t[1] + 1e9 * r.t[2] / r.t[3];
