@@ -33,6 +33,8 @@ CASE_TITLES = {
 RATIOS = (("token", "init", "(2)/(1)"), ("bpffs", "init", "(3)/(1)"),
           ("bpffs", "token", "(3)/(2)"))
 GOAL = 1.005
+# The bpffs fd path against vanilla's token path (issue 16).
+FD_GOAL = 1.010
 # Concurrency: throughput with the reconfigure loop over without, at least.
 CONC_GOAL = 0.98
 
@@ -248,17 +250,21 @@ def main():
                   f"{fratio(rt)} | {spread(v)} | {spread(p)} |")
                 summary.append((clock, op, case, fmt(mv).replace(",", ""),
                                 fmt(mp).replace(",", ""), fratio(r), fratio(rt)))
-                if clock == "icount" and case != "bpffs" and r is not None:
-                    fv = fig(runs[("vanilla", clock)], op, case, "min")
+                # The goals are on floors (the fastest iteration of all
+                # boots): medians move with deferred work that falls inside
+                # a call.  The bpffs fd is held to vanilla's token path.
+                if clock == "icount" and (r is not None or case == "bpffs"):
+                    base_case = "token" if case == "bpffs" else case
+                    goal_v = FD_GOAL if case == "bpffs" else GOAL
+                    fv = fig(runs[("vanilla", clock)], op, base_case, "min")
                     fp = fig(runs[("patched", clock)], op, case, "min")
-                    floor = f"{min(fp) / min(fv):.4f}" if fv and fp else "n/a"
-                    note = ""
-                    if rt is not None and (rt <= GOAL) != (r <= GOAL):
-                        note = "; the trimmed means say otherwise: a bimodal distribution"
-                    goal.append(("OK" if r <= GOAL else "ABOVE",
-                                 f"patched/vanilla {op} {case}: {r:.4f} (goal <= {GOAL}; "
-                                 f"trimmed means {fratio(rt)}; floors {floor}; boot range vanilla "
-                                 f"{spread(v)}, patched {spread(p)}{note})"))
+                    if fv and fp:
+                        fr = min(fp) / min(fv)
+                        goal.append(("OK" if fr <= goal_v else "ABOVE",
+                                     f"floors, patched {case} / vanilla {base_case}, {op}: "
+                                     f"{min(fp):,.0f} / {min(fv):,.0f} = {fr:.4f} (goal <= "
+                                     f"{goal_v}; medians {fratio(r) if case != 'bpffs' else 'n/a'}, "
+                                     f"trimmed means {fratio(rt) if case != 'bpffs' else 'n/a'})"))
             w("")
             fv = {c: fig(runs[("vanilla", clock)], op, c, "min") for c in CASES}
             fp = {c: fig(runs[("patched", clock)], op, c, "min") for c in CASES}
@@ -276,11 +282,6 @@ def main():
                 rp = boot_ratios(runs[("patched", clock)], op, num, den)
                 w(f"| {title} {num}/{den} | {fratio(med(rv))} | {fratio(med(rp))} | "
                   f"{spread(rp, 4) if rp else 'n/a'} |")
-                if clock == "icount" and (num, den) == ("bpffs", "token") and rp:
-                    m = med(rp)
-                    goal.append(("OK" if m <= GOAL else "ABOVE",
-                                 f"(3) <= (2) {op}: bpffs/token {m:.4f} on the patched kernel "
-                                 f"(tolerance {GOAL}; boots {spread(rp, 4)})"))
             w("")
             # Spread inside the boots, for the record.
             if True:
@@ -483,7 +484,7 @@ def main():
       "that measured them); the README's table has older hand measurements.")
     w("")
 
-    w("## Goal check (icount medians)")
+    w("## Goal check (icount floors; concurrency: wall-clock medians)")
     w("")
     w("```")
     for verdict, text in goal:

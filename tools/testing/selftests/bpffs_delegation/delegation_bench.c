@@ -861,6 +861,7 @@ static int bench_conc(void)
 		free(tput);
 		return -EINVAL;
 	}
+	mode = MODE_DELEGATE;	/* the scale case may have left it upstream's */
 	ret = start_child(&ch);
 	if (ret) {
 		fprintf(stderr, "conc: cannot start the user namespace child: %d\n", ret);
