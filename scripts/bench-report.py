@@ -417,8 +417,9 @@ def main():
       "(FSCONFIG_CMD_RECONFIGURE: *reconfigure*) or closes the context uncommitted "
       "(*none*: the same work on its side, no write to the live delegation).  "
       "Throughput: both threads' create+close per second, median over rounds; a round's "
-      "figure is each thread's operations over its own time.  Wall-clock figures "
-      "depend on the host's load.")
+      "figure is each thread's operations over its own time; *writes per s*, the "
+      "parent's writes over its own time of the run.  Wall-clock figures depend on "
+      "the host's load.")
     w("")
     w("| instances | writer | create+close per s | min | max | writes per s |")
     w("| --- | --- | ---: | ---: | ---: | ---: |")

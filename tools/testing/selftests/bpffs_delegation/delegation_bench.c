@@ -890,7 +890,7 @@ static int bench_conc(void)
 			int run = (k + round) % (2 * NR_WRITERS);	/* rotate who goes first */
 			int n = 1 + run / NR_WRITERS, writer = run % NR_WRITERS, werr = 0;
 			struct pollfd p = { .fd = ch.sock, .events = POLLIN };
-			uint64_t writes = 0;
+			uint64_t writes = 0, t0 = now_ns();
 			double rate;
 
 			ret = child_send(&ch, REQ_CONC, n, conc_ms, 0);
@@ -901,6 +901,7 @@ static int bench_conc(void)
 				usleep(conc_pace_us);
 			}
 			ret = ret ?: child_recv(&ch, &r);
+			t0 = now_ns() - t0;	/* the writer's run */
 			if (ret || r.ret || werr || !r.t[1] || !r.t[3]) {
 				fprintf(stderr, "conc: round %d, %d instance(s), writer %s: %s"
 					" (creating: %s, writing: %s)\n", round, n,
@@ -914,7 +915,7 @@ static int bench_conc(void)
 			printf("conc round=%d instances=%d writer=%s ops=%llu,%llu ops_per_s=%.0f"
 			       " writes=%llu writes_per_s=%.0f\n", round, n, writer_names[writer],
 			       (unsigned long long)r.t[0], (unsigned long long)r.t[2], rate,
-			       (unsigned long long)writes, 1e9 * writes / r.t[1]);
+			       (unsigned long long)writes, 1e9 * writes / t0);
 		}
 	}
 	for (i = 0; i < 2; i++) {
