@@ -212,7 +212,7 @@ def main():
     w(f"- Boots per kernel: {env.get('icount_boots', '?')} under icount, "
       f"{env.get('wall_boots', '?')} wall-clock; a figure is the median over boots of "
       "each boot's median; *boots* gives the range of the per-boot medians.")
-    w("- Kernels: vanilla = Debian's 6.12.117 unpatched (`BASE_ONLY=1`), its bpffs "
+    w(f"- Kernels: vanilla = Debian's {env.get('base_version', '?')} unpatched (`BASE_ONLY=1`), its bpffs "
       "delegated upstream's way (delegate_* strings, created by the privileged parent); "
       "patched = the series, delegated with `delegate` + `abilities` and created in the "
       "user namespace.  All masks are \"any\".")

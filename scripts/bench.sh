@@ -159,6 +159,7 @@ fi
 	echo "qemu=$(qemu-system-x86_64 --version 2>/dev/null | head -n 1)"
 	echo "accel=$(cat "$BENCH"/run-*/accel 2>/dev/null | sort -u | paste -sd, -)"
 	echo "host_kernel=$(uname -r)"
+	echo "base_version=$(cat "$OUT/base-version" 2>/dev/null || echo unknown)"
 	echo "load_at_start=$load_at_start"
 	echo "load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "git=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
