@@ -467,4 +467,72 @@ TEST_F(consent, lsm_denying_token_creation_denies_the_bpffs_fd)
 	EXPECT_EQ(agent_do(&self->a, OP_USE, USE_MAP_STACK, "root", NULL, NULL, NULL, 0), 0);
 }
 
+/*
+ * A link of a BPF LSM program on bpf_token_create that denies @pid a token
+ * whose allowed_maps (at byte @off of struct bpf_token) has @map_type, or
+ * -errno.
+ */
+static int deny_token_with_map(pid_t pid, int btf_id, __u32 off, int map_type)
+{
+	struct bpf_insn insns[] = {
+		/* r6 = ctx */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 6, .src_reg = 1 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_pid_tgid },
+		{ .code = BPF_ALU64 | BPF_RSH | BPF_K, .dst_reg = 0, .imm = 32 },
+		{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = 0, .off = 6, .imm = pid },
+		/* r1 = token, the first argument; r1 = token->allowed_maps */
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 1, .src_reg = 6 },
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 1, .src_reg = 1, .off = off },
+		{ .code = BPF_ALU64 | BPF_AND | BPF_K, .dst_reg = 1, .imm = 1 << map_type },
+		{ .code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = 1, .off = 2, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = -EPERM },
+		{ .code = BPF_JMP | BPF_EXIT },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr;
+	int prog, link;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_LSM;
+	attr.expected_attach_type = BPF_LSM_MAC;
+	attr.attach_btf_id = btf_id;
+	attr.insns = (__u64)(unsigned long)insns;
+	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+	attr.license = (__u64)(unsigned long)"GPL";
+	prog = sys_bpf(BPF_PROG_LOAD, &attr);
+	if (prog < 0)
+		return -errno;
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = prog;
+	attr.link_create.attach_type = BPF_LSM_MAC;
+	link = sys_bpf(BPF_LINK_CREATE, &attr);
+	link = link < 0 ? -errno : link;
+	close(prog);
+	return link;
+}
+
+/*
+ * A BPF LSM program reads a new token's masks through BTF as upstream's
+ * do (struct bpf_token's allowed_*): the series must fill them with what
+ * the bpffs delegates when the token is made, or a policy that refuses
+ * tokens by them would read 0 and let every token through.
+ */
+TEST_F(consent, lsm_reads_the_masks_a_token_is_made_with)
+{
+	int btf_id = vmlinux_btf_id("bpf_lsm_bpf_token_create", BTF_KIND_FUNC, NULL), link;
+	__u32 off = 0;
+
+	if (btf_id < 0 || !bpf_lsm_active() ||
+	    vmlinux_btf_lookup("bpf_token", BTF_KIND_STRUCT, NULL, "allowed_maps", &off) < 0)
+		SKIP(return, "needs vmlinux BTF and the BPF LSM (lsm=...,bpf)");
+	ASSERT_EQ(consent(self, CMD(BPF_MAP_CREATE), MAP(BPF_MAP_TYPE_STACK)), 0);
+	link = deny_token_with_map(self->a.pid, btf_id, off, BPF_MAP_TYPE_STACK);
+	ASSERT_GE(link, 0);
+	/* The policy sees the stack map type delegated and refuses the token. */
+	EXPECT_EQ(create_and_mount(self), -EPERM);
+	close(link);
+	EXPECT_EQ(agent_do(&self->a, OP_TOKEN, 0, NULL, MNT, NULL, NULL, 0), 0);
+}
+
 TEST_HARNESS_MAIN

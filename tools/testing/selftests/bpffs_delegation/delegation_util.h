@@ -325,20 +325,25 @@ static inline size_t btf_type_extra(__u32 kind, __u32 vlen)
 }
 
 /*
- * The BTF id of the type of @kind (BTF_KIND_*) named @name in the kernel's
- * own BTF, /sys/kernel/btf/vmlinux; its size (or type) goes to *@size if
- * @size is not NULL.  Returns the id, -ENOENT if there is no such type, or
- * -errno if the kernel has no BTF.
+ * Look up the type of @kind (BTF_KIND_*) named @name in the kernel's own
+ * BTF, /sys/kernel/btf/vmlinux.  Its size (or type) goes to *@size if @size
+ * is not NULL; if @member is not NULL, the type is a struct and the byte
+ * offset of its member of that name goes to *@member_off.  Returns the
+ * type's id, -ENOENT if there is no such type or member, or -errno if the
+ * kernel has no BTF.
  */
-static inline int vmlinux_btf_id(const char *name, __u32 kind, __u32 *size)
+static inline int vmlinux_btf_lookup(const char *name, __u32 kind, __u32 *size,
+				     const char *member, __u32 *member_off)
 {
 	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC), id = 1, ret = -ENOENT;
 	char *buf = NULL, *types, *strs, *p;
 	struct btf_header h;
+	struct btf_member m;
 	struct btf_type t;
 	struct stat st;
 	off_t got = 0;
 	ssize_t n;
+	__u32 i;
 
 	if (fd < 0)
 		return -errno;
@@ -360,18 +365,41 @@ static inline int vmlinux_btf_id(const char *name, __u32 kind, __u32 *size)
 	for (p = types; p + sizeof(t) <= types + h.type_len; id++) {
 		memcpy(&t, p, sizeof(t));
 		if (BTF_INFO_KIND(t.info) == kind && t.name_off < h.str_len &&
-		    !strcmp(strs + t.name_off, name)) {
-			if (size)
-				*size = t.size;
+		    !strcmp(strs + t.name_off, name))
+			break;
+		p += sizeof(t) + btf_type_extra(BTF_INFO_KIND(t.info), BTF_INFO_VLEN(t.info));
+	}
+	if (p + sizeof(t) > types + h.type_len)
+		goto out;
+	if (size)
+		*size = t.size;
+	if (!member) {
+		ret = id;
+		goto out;
+	}
+	if (kind != BTF_KIND_STRUCT ||
+	    p + sizeof(t) + BTF_INFO_VLEN(t.info) * sizeof(m) > types + h.type_len)
+		goto out;
+	for (i = 0; i < BTF_INFO_VLEN(t.info); i++) {
+		memcpy(&m, p + sizeof(t) + i * sizeof(m), sizeof(m));
+		if (m.name_off < h.str_len && !strcmp(strs + m.name_off, member)) {
+			/* Bit offset; with kind_flag, bitfield size in the top 8 bits. */
+			*member_off = (BTF_INFO_KFLAG(t.info) ? BTF_MEMBER_BIT_OFFSET(m.offset) :
+				       m.offset) / 8;
 			ret = id;
 			break;
 		}
-		p += sizeof(t) + btf_type_extra(BTF_INFO_KIND(t.info), BTF_INFO_VLEN(t.info));
 	}
 out:
 	free(buf);
 	close(fd);
 	return ret;
+}
+
+/* The BTF id of type @name of @kind in vmlinux BTF (see vmlinux_btf_lookup()). */
+static inline int vmlinux_btf_id(const char *name, __u32 kind, __u32 *size)
+{
+	return vmlinux_btf_lookup(name, kind, size, NULL, NULL);
 }
 
 /*
