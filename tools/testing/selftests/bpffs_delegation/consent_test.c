@@ -407,6 +407,31 @@ static bool bpf_lsm_active(void)
 	return strstr(lsms, "bpf");
 }
 
+/* Load @n @insns as a BPF LSM program on hook @btf_id: its link, or -errno. */
+static int lsm_attach(const struct bpf_insn *insns, __u32 n, int btf_id)
+{
+	union bpf_attr attr;
+	int prog, link;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_LSM;
+	attr.expected_attach_type = BPF_LSM_MAC;
+	attr.attach_btf_id = btf_id;
+	attr.insns = (__u64)(unsigned long)insns;
+	attr.insn_cnt = n;
+	attr.license = (__u64)(unsigned long)"GPL";
+	prog = sys_bpf(BPF_PROG_LOAD, &attr);
+	if (prog < 0)
+		return -errno;
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = prog;
+	attr.link_create.attach_type = BPF_LSM_MAC;
+	link = sys_bpf(BPF_LINK_CREATE, &attr);
+	link = link < 0 ? -errno : link;
+	close(prog);
+	return link;
+}
+
 /* A link of a BPF LSM program denying BPF_TOKEN_CREATE to @pid, or -errno. */
 static int deny_token_create(pid_t pid, int btf_id)
 {
@@ -424,26 +449,8 @@ static int deny_token_create(pid_t pid, int btf_id)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	union bpf_attr attr;
-	int prog, link;
 
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_LSM;
-	attr.expected_attach_type = BPF_LSM_MAC;
-	attr.attach_btf_id = btf_id;
-	attr.insns = (__u64)(unsigned long)insns;
-	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
-	attr.license = (__u64)(unsigned long)"GPL";
-	prog = sys_bpf(BPF_PROG_LOAD, &attr);
-	if (prog < 0)
-		return -errno;
-	memset(&attr, 0, sizeof(attr));
-	attr.link_create.prog_fd = prog;
-	attr.link_create.attach_type = BPF_LSM_MAC;
-	link = sys_bpf(BPF_LINK_CREATE, &attr);
-	link = link < 0 ? -errno : link;
-	close(prog);
-	return link;
+	return lsm_attach(insns, sizeof(insns) / sizeof(insns[0]), btf_id);
 }
 
 TEST_F(consent, lsm_denying_token_creation_denies_the_bpffs_fd)
@@ -490,26 +497,8 @@ static int deny_token_with_map(pid_t pid, int btf_id, __u32 off, int map_type)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	union bpf_attr attr;
-	int prog, link;
 
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_LSM;
-	attr.expected_attach_type = BPF_LSM_MAC;
-	attr.attach_btf_id = btf_id;
-	attr.insns = (__u64)(unsigned long)insns;
-	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
-	attr.license = (__u64)(unsigned long)"GPL";
-	prog = sys_bpf(BPF_PROG_LOAD, &attr);
-	if (prog < 0)
-		return -errno;
-	memset(&attr, 0, sizeof(attr));
-	attr.link_create.prog_fd = prog;
-	attr.link_create.attach_type = BPF_LSM_MAC;
-	link = sys_bpf(BPF_LINK_CREATE, &attr);
-	link = link < 0 ? -errno : link;
-	close(prog);
-	return link;
+	return lsm_attach(insns, sizeof(insns) / sizeof(insns[0]), btf_id);
 }
 
 /*
